@@ -1,0 +1,14 @@
+//! PyO3 bindings: argument extraction, GIL release and array conversion only.
+//! The work happens in the plain Rust modules of this crate.
+
+use pyo3::prelude::*;
+
+mod args;
+mod topk;
+
+#[pymodule]
+fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(topk::topk, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Kernels of `recommender_systems`: plain Rust modules that know nothing of ids
+//! or DataFrames, plus thin PyO3 bindings (feature `python`) exposed to Python as
+//! `recommender_systems._kernels`.
+
+pub mod csr;
+pub mod error;
+pub mod pool;
+pub mod topk;
+
+#[cfg(feature = "python")]
+mod bindings;

@@ -1,0 +1,315 @@
+//! Batched top-k selection over a dense score matrix.
+//!
+//! For each row of a row-major `n_rows x n_cols` score matrix, returns the `k`
+//! best columns, best first. Ties go to the lower column index. Columns listed in
+//! the row's exclusion CSR, and entries that are NaN or -inf, are never returned:
+//! callers mark "not a candidate" with -inf. Rows with fewer than `k` candidates
+//! are padded with index -1 and score NaN.
+
+use rayon::prelude::*;
+
+use crate::csr::CsrView;
+use crate::error::{KernelError, KernelResult};
+use crate::pool;
+
+/// Rows times columns below which the work runs on the calling thread: handing a
+/// single-user request to a pool costs more than the selection itself.
+const PARALLEL_MIN_ELEMENTS: usize = 1 << 17;
+
+/// Row-major results of `topk`, `width` entries per row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopK {
+    pub indices: Vec<i64>,
+    pub scores: Vec<f32>,
+    pub width: usize,
+}
+
+/// Selects the `k` best entries of each row (see the module docs).
+///
+/// The output width is `min(k, n_cols)`: asking for more than the catalogue never
+/// allocates more than the catalogue.
+pub fn topk(
+    scores: &[f32],
+    n_rows: usize,
+    n_cols: usize,
+    exclude: Option<&CsrView<'_>>,
+    k: usize,
+    n_threads: usize,
+) -> KernelResult<TopK> {
+    let expected = n_rows
+        .checked_mul(n_cols)
+        .ok_or_else(|| KernelError::new("scores", "shape overflows the address space"))?;
+    if scores.len() != expected {
+        return Err(KernelError::new(
+            "scores",
+            format!(
+                "expected {n_rows} x {n_cols} = {expected} values, received {}",
+                scores.len()
+            ),
+        ));
+    }
+    if let Some(csr) = exclude {
+        if csr.n_rows() != n_rows || csr.n_cols() != n_cols {
+            return Err(KernelError::new(
+                "exclude_indptr",
+                format!(
+                    "expected an exclusion matrix of shape ({n_rows}, {n_cols}), received ({}, {})",
+                    csr.n_rows(),
+                    csr.n_cols()
+                ),
+            ));
+        }
+    }
+    let width = k.min(n_cols);
+    let mut out = TopK {
+        indices: vec![-1; n_rows * width],
+        scores: vec![f32::NAN; n_rows * width],
+        width,
+    };
+    if width == 0 || n_rows == 0 {
+        return Ok(out);
+    }
+
+    let select = |row: usize,
+                  mask: &mut Vec<bool>,
+                  heap: &mut Vec<Entry>,
+                  oi: &mut [i64],
+                  os: &mut [f32]| {
+        let row_scores = &scores[row * n_cols..(row + 1) * n_cols];
+        let excluded = exclude.map(|csr| csr.row_indices(row)).unwrap_or(&[]);
+        for &c in excluded {
+            mask[c as usize] = true;
+        }
+        select_row(row_scores, mask, width, heap);
+        for &c in excluded {
+            mask[c as usize] = false;
+        }
+        for (slot, entry) in heap.iter().enumerate() {
+            oi[slot] = i64::from(entry.index);
+            os[slot] = entry.score;
+        }
+    };
+
+    if expected < PARALLEL_MIN_ELEMENTS || pool::effective_threads(n_threads) == 1 {
+        let mut mask = vec![false; n_cols];
+        let mut heap = Vec::with_capacity(width);
+        for (row, (oi, os)) in out
+            .indices
+            .chunks_mut(width)
+            .zip(out.scores.chunks_mut(width))
+            .enumerate()
+        {
+            select(row, &mut mask, &mut heap, oi, os);
+        }
+        return Ok(out);
+    }
+    pool::install(n_threads, || {
+        out.indices
+            .par_chunks_mut(width)
+            .zip(out.scores.par_chunks_mut(width))
+            .enumerate()
+            .for_each_init(
+                || (vec![false; n_cols], Vec::with_capacity(width)),
+                |(mask, heap), (row, (oi, os))| select(row, mask, heap, oi, os),
+            );
+    })?;
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    score: f32,
+    index: u32,
+}
+
+impl Entry {
+    /// Ranking order: higher score first, then lower index.
+    fn worse_than(&self, other: &Entry) -> bool {
+        self.score < other.score || (self.score == other.score && self.index > other.index)
+    }
+}
+
+/// Columns scanned per block by the fast path of `select_row`.
+const BLOCK: usize = 32;
+
+/// Fills `heap` with the row's best `width` candidates, sorted best first.
+fn select_row(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry>) {
+    heap.clear();
+    let mut start = 0;
+    for (scores, skips) in row.chunks(BLOCK).zip(excluded.chunks(BLOCK)) {
+        // Once the heap is full, a block whose every score is at most the worst kept
+        // score cannot change it (an equal score loses the tie to the lower index).
+        // This test is branch-free, so it vectorises; NaN compares false.
+        let full = heap.len() == width;
+        if full {
+            let worst = heap[0].score;
+            if !scores.iter().fold(false, |any, &s| any | (s > worst)) {
+                start += scores.len();
+                continue;
+            }
+        }
+        for (offset, (&score, &skip)) in scores.iter().zip(skips).enumerate() {
+            if skip || score.is_nan() || score == f32::NEG_INFINITY {
+                continue;
+            }
+            let entry = Entry { score, index: (start + offset) as u32 };
+            if heap.len() < width {
+                heap.push(entry);
+                let last = heap.len() - 1;
+                sift_up(heap, last);
+            } else if score > heap[0].score {
+                // Columns arrive in increasing order, so an equal score loses the tie.
+                heap[0] = entry;
+                sift_down(heap, 0);
+            }
+        }
+        start += scores.len();
+    }
+    heap.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+}
+
+// A min-heap on ranking order: the root is the worst entry kept so far.
+fn sift_up(heap: &mut [Entry], mut pos: usize) {
+    while pos > 0 {
+        let parent = (pos - 1) / 2;
+        if heap[pos].worse_than(&heap[parent]) {
+            heap.swap(pos, parent);
+            pos = parent;
+        } else {
+            break;
+        }
+    }
+}
+
+fn sift_down(heap: &mut [Entry], mut pos: usize) {
+    let len = heap.len();
+    loop {
+        let left = 2 * pos + 1;
+        if left >= len {
+            break;
+        }
+        let right = left + 1;
+        let worst_child = if right < len && heap[right].worse_than(&heap[left]) {
+            right
+        } else {
+            left
+        };
+        if heap[worst_child].worse_than(&heap[pos]) {
+            heap.swap(pos, worst_child);
+            pos = worst_child;
+        } else {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csr::CsrNames;
+
+    const N: CsrNames = CsrNames {
+        indptr: "exclude_indptr",
+        indices: "exclude_indices",
+        data: "unused",
+    };
+
+    /// Reference: a full sort of the candidates.
+    fn brute_force(row: &[f32], excluded: &[i32], k: usize) -> Vec<(i64, f32)> {
+        let mut cand: Vec<(i64, f32)> = row
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| {
+                !excluded.contains(&(*i as i32)) && !s.is_nan() && **s != f32::NEG_INFINITY
+            })
+            .map(|(i, s)| (i as i64, *s))
+            .collect();
+        cand.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        cand.truncate(k);
+        cand
+    }
+
+    fn lcg(seed: &mut u64) -> u64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *seed >> 33
+    }
+
+    #[test]
+    fn matches_brute_force_with_ties_and_exclusions() {
+        let mut seed = 7_u64;
+        for &(n_rows, n_cols, k, threads) in &[
+            (5, 9, 3, 1),
+            (40, 50, 10, 2),
+            (3, 4, 10, 1),
+            (600, 300, 7, 2),
+            (1, 1, 1, 0),
+        ] {
+            // Few distinct values, so ties are common.
+            let scores: Vec<f32> = (0..n_rows * n_cols)
+                .map(|_| (lcg(&mut seed) % 5) as f32)
+                .collect();
+            let mut indptr = vec![0_i64];
+            let mut indices = Vec::new();
+            for _ in 0..n_rows {
+                let mut row: Vec<i32> = (0..n_cols as i32)
+                    .filter(|_| lcg(&mut seed) % 3 == 0)
+                    .collect();
+                row.reverse(); // unsorted rows must work too
+                indices.extend(row);
+                indptr.push(indices.len() as i64);
+            }
+            let csr = CsrView::new(N, &indptr, &indices, None, n_rows, n_cols).unwrap();
+            let got = topk(&scores, n_rows, n_cols, Some(&csr), k, threads).unwrap();
+            assert_eq!(got.width, k.min(n_cols));
+            for r in 0..n_rows {
+                let want = brute_force(
+                    &scores[r * n_cols..(r + 1) * n_cols],
+                    csr.row_indices(r),
+                    got.width,
+                );
+                for slot in 0..got.width {
+                    let i = got.indices[r * got.width + slot];
+                    let s = got.scores[r * got.width + slot];
+                    match want.get(slot) {
+                        Some(&(wi, ws)) => assert_eq!((i, s), (wi, ws), "row {r} slot {slot}"),
+                        None => assert!(i == -1 && s.is_nan(), "row {r} slot {slot} not padded"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn skips_nan_and_negative_infinity() {
+        let scores = [f32::NAN, 1.0, f32::NEG_INFINITY, 0.5];
+        let got = topk(&scores, 1, 4, None, 4, 1).unwrap();
+        assert_eq!(&got.indices, &[1, 3, -1, -1]);
+    }
+
+    #[test]
+    fn every_column_excluded_gives_padding() {
+        let csr = CsrView::new(N, &[0, 3], &[2, 0, 1], None, 1, 3).unwrap();
+        let got = topk(&[1.0, 2.0, 3.0], 1, 3, Some(&csr), 2, 1).unwrap();
+        assert_eq!(got.indices, vec![-1, -1]);
+        assert!(got.scores.iter().all(|s| s.is_nan()));
+    }
+
+    #[test]
+    fn zero_k_and_empty_inputs() {
+        assert_eq!(topk(&[1.0, 2.0], 1, 2, None, 0, 1).unwrap().width, 0);
+        assert_eq!(topk(&[], 0, 5, None, 3, 1).unwrap().indices.len(), 0);
+        assert_eq!(topk(&[], 2, 0, None, 3, 1).unwrap().width, 0);
+    }
+
+    #[test]
+    fn rejects_mismatched_shapes() {
+        assert_eq!(topk(&[1.0; 5], 2, 3, None, 1, 1).unwrap_err().arg, "scores");
+        let csr = CsrView::new(N, &[0, 0], &[], None, 1, 3).unwrap();
+        assert_eq!(
+            topk(&[1.0; 6], 2, 3, Some(&csr), 1, 1).unwrap_err().arg,
+            "exclude_indptr"
+        );
+    }
+}

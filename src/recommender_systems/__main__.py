@@ -1,0 +1,7 @@
+"""``python -m recommender_systems``: the ``recsys`` command."""
+
+import sys
+
+from recommender_systems.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""Non-personalised baselines: every user gets the same ranking (minus what they saw)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recommender_systems._validation import check_positive_int
+from recommender_systems.base import Recommender
+from recommender_systems.interactions import Interactions
+from recommender_systems.registry import register
+
+
+class _SameForEveryone(Recommender):
+    """One score vector for all users; it is also the fallback for unknown users."""
+
+    unknown_users = "popular"
+    item_scores_: np.ndarray
+
+    def _scores(self, users: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.item_scores_, (users.size, self.item_scores_.size))
+
+    def _fallback_scores(self) -> np.ndarray:
+        return self.item_scores_
+
+
+@register("most-popular", family="baseline", summary="Items ranked by how many users have them")
+class MostPopular(_SameForEveryone):
+    """Recommends the items most users interacted with, ties to the lower item id.
+
+    Example:
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"user_id": [1, 2, 2, 3], "item_id": [7, 7, 8, 9]})
+        >>> MostPopular().fit(df).recommend(1, n=2)
+        [8, 9]
+    """
+
+    def __init__(self) -> None:
+        pass
+
+    def _fit(self, data: Interactions) -> None:
+        self.item_scores_ = self.item_popularity_.copy()
+
+
+@register("mean-rating", family="baseline", summary="Items ranked by mean rating")
+class MeanRating(_SameForEveryone):
+    """Recommends the items with the highest mean rating among those rated by at
+    least ``min_ratings`` users; items with fewer ratings are never recommended.
+
+    With implicit data (every value 1) all items tie, so this only makes sense on
+    ratings.
+
+    Example:
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"user_id": [1, 2, 3, 3], "item_id": [7, 7, 8, 9],
+        ...                    "rating": [5, 4, 3, 1]})
+        >>> MeanRating(min_ratings=1).fit(df).recommend(3)
+        [7]
+    """
+
+    def __init__(self, min_ratings: int = 10) -> None:
+        self.min_ratings = min_ratings
+
+    def _fit(self, data: Interactions) -> None:
+        min_ratings = check_positive_int(self.min_ratings, "min_ratings")
+        matrix = data.matrix
+        counts = np.bincount(matrix.indices, minlength=data.n_items)
+        sums = np.bincount(matrix.indices, weights=matrix.data, minlength=data.n_items)
+        means = np.divide(sums, counts, out=np.zeros(data.n_items), where=counts > 0)
+        self.item_scores_ = np.where(counts >= min_ratings, means, -np.inf).astype(np.float32)

@@ -1,0 +1,461 @@
+"""The data object: who interacted with what, how strongly, and when.
+
+:class:`Interactions` is immutable. It holds a users x items CSR matrix (float32
+values, int64 ``indptr``, int32 ``indices``, sorted within rows), the external
+user and item ids (:class:`~recommender_systems.idmap.IdMap`) and optional
+timestamps aligned with the matrix's stored values.
+
+Duplicate (user, item) rows follow one policy, chosen by ``duplicates=``:
+
+- ``"auto"`` (default): ``"mean"`` when the values are ratings (explicit
+  feedback), ``"sum"`` when they are implicit counts (clicks, plays). Without a
+  rating column every row counts 1, so repeated rows add up.
+- ``"sum"``, ``"mean"``, ``"max"``, ``"first"``, ``"last"``: that aggregate.
+- ``"error"``: a duplicate raises :class:`~recommender_systems.errors.DataError`.
+
+The timestamp of a merged pair is the latest one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+
+from recommender_systems._validation import check_choice
+from recommender_systems.errors import DataError
+from recommender_systems.idmap import IdMap, normalize_ids
+
+DuplicatePolicy = Literal["auto", "sum", "mean", "max", "first", "last", "error"]
+Feedback = Literal["explicit", "implicit"]
+_POLICIES: tuple[DuplicatePolicy, ...] = ("auto", "sum", "mean", "max", "first", "last", "error")
+
+USER_COL = "user_id"
+ITEM_COL = "item_id"
+RATING_COL = "rating"
+TIMESTAMP_COL = "timestamp"
+
+
+class Interactions:
+    """Immutable users x items interactions with their ids.
+
+    Build one with :meth:`from_frame`, :meth:`from_file` or :meth:`from_sparse`
+    (or pass a DataFrame straight to a model's ``fit``).
+
+    Example:
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"user_id": ["u1", "u1", "u2"], "item_id": [10, 20, 10],
+        ...                    "rating": [4.0, 5.0, 3.0]})
+        >>> data = Interactions.from_frame(df)
+        >>> data
+        Interactions(2 users x 2 items, 3 interactions, explicit)
+        >>> data.matrix.toarray().tolist()
+        [[4.0, 5.0], [3.0, 0.0]]
+    """
+
+    __slots__ = ("_feedback", "_items", "_matrix", "_timestamps", "_users")
+
+    def __init__(
+        self,
+        matrix: sp.csr_matrix | sp.csr_array,
+        user_ids: IdMap,
+        item_ids: IdMap,
+        *,
+        timestamps: npt.ArrayLike | None = None,
+        feedback: Feedback = "implicit",
+    ) -> None:
+        csr = _canonical_csr(matrix)
+        if csr.shape != (len(user_ids), len(item_ids)):
+            raise DataError(
+                f"matrix: expected shape ({len(user_ids)}, {len(item_ids)}) to match the ids, "
+                f"received {csr.shape}"
+            )
+        ts: np.ndarray | None = None
+        if timestamps is not None:
+            ts = np.array(timestamps, copy=True)
+            if ts.shape != (csr.nnz,):
+                raise DataError(
+                    f"timestamps: expected one per stored value ({csr.nnz}), received {ts.shape}"
+                )
+            ts.flags.writeable = False
+        self._matrix = csr
+        self._users = user_ids
+        self._items = item_ids
+        self._timestamps = ts
+        self._feedback: Feedback = check_choice(feedback, "feedback", ("explicit", "implicit"))
+
+    # ------------------------------------------------------------------ access
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        """The users x items CSR matrix (float32, read-only arrays)."""
+        return self._matrix
+
+    @property
+    def user_ids(self) -> IdMap:
+        return self._users
+
+    @property
+    def item_ids(self) -> IdMap:
+        return self._items
+
+    @property
+    def timestamps(self) -> np.ndarray | None:
+        """One timestamp per stored value, in CSR order, or ``None``."""
+        return self._timestamps
+
+    @property
+    def feedback(self) -> Feedback:
+        """``"explicit"`` for ratings, ``"implicit"`` for counts and clicks."""
+        return self._feedback
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self._users), len(self._items))
+
+    @property
+    def n_users(self) -> int:
+        return len(self._users)
+
+    @property
+    def n_items(self) -> int:
+        return len(self._items)
+
+    @property
+    def nnz(self) -> int:
+        """Number of distinct (user, item) pairs."""
+        return int(self._matrix.nnz)
+
+    def __len__(self) -> int:
+        return self.nnz
+
+    def __repr__(self) -> str:
+        ts = ", timestamps" if self._timestamps is not None else ""
+        return (
+            f"Interactions({self.n_users} users x {self.n_items} items, "
+            f"{self.nnz} interactions, {self._feedback}{ts})"
+        )
+
+    def user_codes(self) -> np.ndarray:
+        """The internal user index of every stored value, in CSR order."""
+        return np.repeat(np.arange(self.n_users, dtype=np.int64), np.diff(self._matrix.indptr))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The long form: ``user_id``, ``item_id``, ``rating`` (or ``value``), ``timestamp``."""
+        value_col = RATING_COL if self._feedback == "explicit" else "value"
+        frame = pd.DataFrame(
+            {
+                USER_COL: self._users.ids[self.user_codes()],
+                ITEM_COL: self._items.ids[self._matrix.indices],
+                value_col: self._matrix.data,
+            }
+        )
+        if self._timestamps is not None:
+            frame[TIMESTAMP_COL] = self._timestamps
+        return frame
+
+    def select(self, mask: npt.ArrayLike) -> Interactions:
+        """The interactions whose stored values are selected by a boolean ``mask``.
+
+        The result keeps only the users and items that still have interactions, so
+        its ids are a subset of these (splitters use this).
+        """
+        keep = np.asarray(mask, dtype=bool)
+        if keep.shape != (self.nnz,):
+            raise DataError(f"mask: expected {self.nnz} booleans, received shape {keep.shape}")
+        users = self.user_codes()[keep]
+        items = self._matrix.indices[keep].astype(np.int64)
+        ts = None if self._timestamps is None else self._timestamps[keep]
+        user_map, user_codes = IdMap.encode(self._users.ids[users], name=USER_COL)
+        item_map, item_codes = IdMap.encode(self._items.ids[items], name=ITEM_COL)
+        return _build(
+            user_codes,
+            item_codes,
+            self._matrix.data[keep],
+            ts,
+            user_map,
+            item_map,
+            feedback=self._feedback,
+            duplicates="error",
+        )
+
+    # ------------------------------------------------------------ constructors
+    @classmethod
+    def from_frame(
+        cls,
+        frame: Any,
+        *,
+        user_col: str = USER_COL,
+        item_col: str = ITEM_COL,
+        rating_col: str | None = RATING_COL,
+        timestamp_col: str | None = TIMESTAMP_COL,
+        feedback: Feedback | None = None,
+        duplicates: DuplicatePolicy = "auto",
+    ) -> Interactions:
+        """Builds interactions from a pandas or polars DataFrame, an Arrow table or a dict.
+
+        ``rating_col`` and ``timestamp_col`` are optional: when the column is absent
+        and the argument was left at its default, it is simply not used. Without a
+        rating column every row counts 1 (implicit feedback). ``feedback`` says how
+        to read the values (default: ``"explicit"`` when there is a rating column).
+        """
+        columns = _columns(frame)
+        check_choice(duplicates, "duplicates", _POLICIES)
+        for col in (user_col, item_col):
+            if col not in columns:
+                raise DataError(
+                    f"missing column {col!r}: expected columns {user_col!r}, {item_col!r} "
+                    f"[, {rating_col!r}][, {timestamp_col!r}]; received {sorted(columns)}"
+                )
+        rating_col = _optional_column(columns, rating_col, RATING_COL)
+        timestamp_col = _optional_column(columns, timestamp_col, TIMESTAMP_COL)
+        n_rows = len(columns[user_col])
+        if n_rows == 0:
+            raise DataError("expected at least one interaction, received an empty table")
+
+        users = normalize_ids(columns[user_col], user_col)
+        items = normalize_ids(columns[item_col], item_col)
+        if rating_col is None:
+            values = np.ones(n_rows, dtype=np.float32)
+        else:
+            values = _finite_numbers(columns[rating_col], rating_col)
+        ts = None if timestamp_col is None else _timestamps(columns[timestamp_col], timestamp_col)
+        if feedback is None:
+            feedback = "explicit" if rating_col is not None else "implicit"
+        user_map, user_codes = IdMap.encode(users, name=user_col)
+        item_map, item_codes = IdMap.encode(items, name=item_col)
+        return _build(
+            user_codes,
+            item_codes,
+            values,
+            ts,
+            user_map,
+            item_map,
+            feedback=feedback,
+            duplicates=duplicates,
+        )
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        sep: str | None = None,
+        **kwargs: Any,
+    ) -> Interactions:
+        """Reads a CSV, TSV or Parquet file (by extension) with a header row.
+
+        Keyword arguments are those of :meth:`from_frame` (column names, policy).
+        """
+        file = Path(path)
+        if not file.is_file():
+            raise DataError(f"expected an existing data file, received {str(file)!r} (not found)")
+        suffix = file.suffix.lower()
+        try:
+            if suffix in {".parquet", ".pq"}:
+                frame = pd.read_parquet(file)
+            else:
+                delimiter = sep or ("\t" if suffix in {".tsv", ".tab"} else ",")
+                frame = pd.read_csv(file, sep=delimiter)
+        except (ValueError, OSError) as exc:
+            raise DataError(f"could not read {str(file)!r} as a table: {exc}") from exc
+        return cls.from_frame(frame, **kwargs)
+
+    @classmethod
+    def from_sparse(
+        cls,
+        matrix: Any,
+        user_ids: npt.ArrayLike | None = None,
+        item_ids: npt.ArrayLike | None = None,
+        *,
+        timestamps: npt.ArrayLike | None = None,
+        feedback: Feedback = "implicit",
+    ) -> Interactions:
+        """Wraps a SciPy sparse users x items matrix; ``user_ids`` name its rows and
+        ``item_ids`` its columns, in order (default ``0..n-1``).
+
+        Explicit zeros are dropped (a zero is no interaction) and duplicate entries
+        are summed, as SciPy does. ``timestamps`` must align with the canonical CSR
+        order of the stored values.
+        """
+        if not sp.issparse(matrix):
+            raise DataError(
+                f"matrix: expected a SciPy sparse matrix, received {type(matrix).__name__}"
+            )
+        csr = sp.csr_matrix(cast(Any, matrix))
+        csr.sum_duplicates()
+        csr.eliminate_zeros()
+        n_users, n_items = csr.shape
+        users = IdMap(np.arange(n_users) if user_ids is None else user_ids, name=USER_COL)
+        items = IdMap(np.arange(n_items) if item_ids is None else item_ids, name=ITEM_COL)
+        return cls(csr, users, items, timestamps=timestamps, feedback=feedback)
+
+
+def as_interactions(data: Any, **kwargs: Any) -> Interactions:
+    """``data`` if it is already :class:`Interactions`, else ``Interactions.from_frame(data)``."""
+    if isinstance(data, Interactions):
+        return data
+    if isinstance(data, str | os.PathLike):
+        return Interactions.from_file(data, **kwargs)
+    if sp.issparse(data):
+        return Interactions.from_sparse(data)
+    return Interactions.from_frame(data, **kwargs)
+
+
+# ---------------------------------------------------------------------- helpers
+def _canonical_csr(matrix: Any) -> sp.csr_matrix:
+    csr = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    # A stored zero is a real interaction (a rating of 0); only duplicates merge.
+    csr.sum_duplicates()
+    csr.sort_indices()
+    if csr.nnz and not np.isfinite(csr.data).all():
+        pos = int(np.argmax(~np.isfinite(csr.data)))
+        raise DataError(
+            f"matrix: expected finite values, received {csr.data[pos]} at stored position {pos}"
+        )
+    csr.indptr = csr.indptr.astype(np.int64, copy=False)
+    csr.indices = csr.indices.astype(np.int32, copy=False)
+    for arr in (csr.data, csr.indices, csr.indptr):
+        arr.flags.writeable = False
+    return csr
+
+
+def _columns(frame: Any) -> Mapping[str, Any]:
+    """Column name -> 1-D array for pandas, polars, Arrow tables and dicts."""
+    if isinstance(frame, pd.DataFrame):
+        return {str(c): frame[c].to_numpy() for c in frame.columns}
+    module = type(frame).__module__.split(".")[0]
+    if module == "polars" and hasattr(frame, "get_columns"):
+        return {str(s.name): s.to_numpy() for s in frame.get_columns()}
+    if module == "pyarrow" and hasattr(frame, "column_names"):
+        return {
+            str(name): frame.column(name).to_numpy(zero_copy_only=False)
+            if hasattr(frame.column(name), "to_numpy")
+            else np.asarray(frame.column(name))
+            for name in frame.column_names
+        }
+    if isinstance(frame, Mapping):
+        return {str(k): np.asarray(v) for k, v in frame.items()}
+    raise DataError(
+        "expected a pandas or polars DataFrame, a pyarrow Table or a dict of columns, "
+        f"received {type(frame).__name__}"
+    )
+
+
+def _optional_column(columns: Mapping[str, Any], name: str | None, default: str) -> str | None:
+    if name is None:
+        return None
+    if name in columns:
+        return name
+    if name == default:
+        return None
+    raise DataError(f"missing column {name!r}; received columns {sorted(columns)}")
+
+
+def _finite_numbers(values: Any, name: str) -> np.ndarray:
+    raw = np.asarray(values)
+    if raw.dtype.kind == "O":
+        nulls = pd.isna(raw)
+        if nulls.any():
+            pos = int(np.argmax(nulls))
+            raise DataError(f"column {name!r}: expected numbers, received null at row {pos}")
+    try:
+        arr = raw.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"column {name!r}: expected numbers, received dtype {raw.dtype}") from exc
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        pos = int(np.argmax(bad))
+        raise DataError(
+            f"column {name!r}: expected finite numbers, received {arr[pos]} at row {pos}"
+        )
+    return arr.astype(np.float32)
+
+
+def _timestamps(values: Any, name: str) -> np.ndarray:
+    raw = np.asarray(values)
+    if raw.dtype.kind == "M":
+        if np.isnat(raw).any():
+            pos = int(np.argmax(np.isnat(raw)))
+            raise DataError(f"column {name!r}: expected timestamps, received NaT at row {pos}")
+        return raw.astype("datetime64[s]").astype(np.int64)
+    if raw.dtype.kind in "iu":
+        return raw.astype(np.int64)
+    arr = _finite_numbers(raw, name).astype(np.float64)
+    return arr.astype(np.int64) if np.array_equal(arr, np.round(arr)) else arr
+
+
+def _build(
+    user_codes: np.ndarray,
+    item_codes: np.ndarray,
+    values: np.ndarray,
+    timestamps: np.ndarray | None,
+    user_map: IdMap,
+    item_map: IdMap,
+    *,
+    feedback: Feedback,
+    duplicates: DuplicatePolicy,
+) -> Interactions:
+    n_users, n_items = len(user_map), len(item_map)
+    key = user_codes * np.int64(n_items) + item_codes
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    values = values[order]
+    ts = None if timestamps is None else timestamps[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    if starts.size != key.size:
+        values, ts = _merge_duplicates(
+            key, starts, values, ts, feedback, duplicates, user_map, item_map
+        )
+        key = key[starts]
+    rows = key // n_items
+    indptr = np.zeros(n_users + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_users), out=indptr[1:])
+    csr = sp.csr_matrix(
+        (values.astype(np.float32), (key % n_items).astype(np.int32), indptr),
+        shape=(n_users, n_items),
+    )
+    return Interactions(csr, user_map, item_map, timestamps=ts, feedback=feedback)
+
+
+def _merge_duplicates(
+    key: np.ndarray,
+    starts: np.ndarray,
+    values: np.ndarray,
+    ts: np.ndarray | None,
+    feedback: Feedback,
+    duplicates: DuplicatePolicy,
+    user_map: IdMap,
+    item_map: IdMap,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    policy = duplicates
+    if policy == "auto":
+        policy = "mean" if feedback == "explicit" else "sum"
+    if policy == "error":
+        dup = int(np.argmax(np.diff(key) == 0))
+        n_items = len(item_map)
+        user = user_map.ids[key[dup] // n_items].item()
+        item = item_map.ids[key[dup] % n_items].item()
+        raise DataError(
+            f"expected one row per (user, item) pair (duplicates='error'), received "
+            f"user {user!r} and item {item!r} more than once"
+        )
+    counts = np.diff(np.r_[starts, key.size])
+    vals = values.astype(np.float64)
+    if policy == "sum":
+        merged = np.add.reduceat(vals, starts)
+    elif policy == "mean":
+        merged = np.add.reduceat(vals, starts) / counts
+    elif policy == "max":
+        merged = np.maximum.reduceat(vals, starts)
+    elif policy == "first":
+        merged = vals[starts]
+    else:  # "last"
+        merged = vals[starts + counts - 1]
+    merged_ts = None if ts is None else np.maximum.reduceat(ts, starts)
+    return merged.astype(np.float32), merged_ts

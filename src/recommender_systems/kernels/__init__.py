@@ -1,0 +1,10 @@
+"""Kernel entry points: the Rust extension when present, NumPy references otherwise.
+
+Each kernel module holds the dispatching function and its reference
+implementation side by side; property tests check that the two agree.
+"""
+
+from recommender_systems.kernels._loader import backend, backend_status
+from recommender_systems.kernels.selection import csr_arrays, topk, topk_reference
+
+__all__ = ["backend", "backend_status", "csr_arrays", "topk", "topk_reference"]

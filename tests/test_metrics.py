@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from recommender_systems import metrics as m
+from recommender_systems.errors import DataError, ParameterError
+
+
+def test_original_definitions_by_hand() -> None:
+    predicted, actual = [1, 2, 3, 4], [2, 4, 7]
+    assert m.precision_at_k(predicted, actual, 4) == 0.5  # divides by k
+    assert m.precision_at_k([2], actual, 4) == 0.25  # short list: still divides by k
+    assert m.recall_at_k(predicted, actual, 4) == pytest.approx(2 / 3)
+    # AP: hits at ranks 2 and 4 -> (1/2 + 2/4) / min(3, 4)
+    assert m.average_precision_at_k(predicted, actual, 4) == pytest.approx((0.5 + 0.5) / 3)
+    dcg = 1 / math.log2(3) + 1 / math.log2(5)
+    idcg = 1 + 1 / math.log2(3) + 1 / math.log2(4)
+    assert m.ndcg_at_k(predicted, actual, 4) == pytest.approx(dcg / idcg)
+    assert m.mrr_at_k(predicted, actual, 4) == 0.5
+    assert m.hit_rate_at_k(predicted, actual, 4) == 1.0
+    assert m.hit_rate_at_k([9], actual, 4) == 0.0
+
+
+def test_map_divides_by_min_of_relevant_and_k() -> None:
+    assert m.average_precision_at_k([5, 6], [5, 6, 7, 8], 2) == 1.0
+    assert m.average_precision_at_k([5, 9], [5], 2) == 1.0
+
+
+def test_repeated_item_counts_once() -> None:
+    assert m.precision_at_k([1, 1, 1], [1], 3) == pytest.approx(1 / 3)
+
+
+def test_batch_form_skips_users_without_relevant_items() -> None:
+    value = m.precision_at_k([[1, 2], [3, 4], [5, 6]], [[1], [], [9]], 2)
+    assert value == pytest.approx((0.5 + 0.0) / 2)
+    assert m.map_at_k([[1, 2], [3]], [[2], [3]], 2) == pytest.approx((0.5 + 1.0) / 2)
+
+
+def test_empty_actual_scores_zero() -> None:
+    assert m.recall_at_k([1, 2], [], 2) == 0.0
+
+
+@pytest.mark.parametrize("k", [0, -1, 1.5, True])
+def test_bad_k(k: object) -> None:
+    with pytest.raises(ParameterError, match="k: expected an integer >= 1"):
+        m.precision_at_k([1], [1], k)  # type: ignore[arg-type]
+
+
+def test_different_numbers_of_lists() -> None:
+    with pytest.raises(DataError, match="received 2 predicted and 1 actual lists"):
+        m.ndcg_at_k([[1], [2]], [[1]], 5)
+
+
+def test_non_list_input() -> None:
+    with pytest.raises(DataError, match="predicted: expected a list"):
+        m.precision_at_k(5, [1], 5)  # type: ignore[arg-type]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 15), max_size=8), st.sets(st.integers(0, 15), max_size=6)
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    st.integers(1, 8),
+)
+def test_vectorised_hit_matrix_agrees_with_lists(
+    users: list[tuple[list[int], set[int]]], k: int
+) -> None:
+    predicted = [p[:k] for p, _ in users]
+    indices = np.full((len(users), k), -1, dtype=np.int64)
+    for u, p in enumerate(predicted):
+        indices[u, : len(p)] = p
+    rel_users = np.array([u for u, (_, a) in enumerate(users) for _ in a], dtype=np.int64)
+    rel_items = np.array([i for _, a in users for i in a], dtype=np.int64)
+    hits = m.hit_matrix(indices, rel_users, rel_items)
+    n_rel = np.array([len(a) for _, a in users])
+    keep = n_rel > 0
+    actual = [sorted(a) for _, a in users]
+    for name, fn in m.RANK_METRICS.items():
+        vector = fn(hits[keep], n_rel[keep], k).mean() if keep.any() else 0.0
+        listed = m._list_metric(fn, predicted, actual, k)
+        assert vector == pytest.approx(listed), name
+
+
+def test_coverage_novelty_diversity_serendipity() -> None:
+    indices = np.array([[0, 1, -1], [1, 2, 3]])
+    assert m.coverage(indices, 8) == 0.5
+    pop = np.array([4.0, 2.0, 1.0, 0.0])
+    nov = m.novelty(indices, pop, 4)
+    assert nov.tolist() == pytest.approx([(0 + 1) / 2, (1 + 2 + 2) / 3])
+    vectors = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    div = m.intra_list_diversity(indices, vectors)
+    assert div[0] == pytest.approx(0.0)  # identical items
+    assert div[1] == pytest.approx(1 - (0 + 0 + 1) / 3)
+    hits = np.array([[True, False, False], [False, True, True]])
+    expected = np.array([True, False, False, False])
+    assert m.serendipity(hits, indices, expected, 3).tolist() == pytest.approx([0.0, 2 / 3])

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender_systems import DataError, Interactions, ParameterError
+from recommender_systems import split as sp
+
+
+def _pairs(df: pd.DataFrame) -> set[tuple[object, object]]:
+    return set(zip(df["user_id"], df["item_id"], strict=True))
+
+
+def test_random_split_is_seeded_and_partitions(synthetic: pd.DataFrame) -> None:
+    train, test = sp.random_split(synthetic, 0.2, seed=7)
+    again, _ = sp.random_split(synthetic, 0.2, seed=7)
+    other, _ = sp.random_split(synthetic, 0.2, seed=8)
+    assert len(test) == 400 and len(train) == 1600
+    assert train.index.equals(again.index) and not train.index.equals(other.index)
+    assert sorted([*train.index, *test.index]) == list(synthetic.index)
+
+
+def test_random_split_on_interactions(synthetic: pd.DataFrame) -> None:
+    data = Interactions.from_frame(synthetic)
+    train, test = sp.random_split(data, 0.25, seed=1)
+    assert isinstance(train, Interactions) and train.nnz + test.nnz == data.nnz
+    assert _pairs(train.to_frame()).isdisjoint(_pairs(test.to_frame()))
+
+
+def test_holdout_per_user_fraction_and_count(synthetic: pd.DataFrame) -> None:
+    train, test = sp.holdout_per_user(synthetic, 0.3, seed=2)
+    counts = synthetic.groupby("user_id").size()
+    held = test.groupby("user_id").size().reindex(counts.index, fill_value=0)
+    assert (held == np.clip(np.round(0.3 * counts), 0, counts - 1)).all()
+    _, test2 = sp.holdout_per_user(synthetic, 2, seed=2)
+    assert (test2.groupby("user_id").size() <= 2).all()
+    assert set(train["user_id"]) == set(synthetic["user_id"])  # min_train=1 kept
+
+
+def test_leave_last_out_takes_latest(tiny: pd.DataFrame) -> None:
+    train, test = sp.leave_last_out(tiny, 1)
+    latest = tiny.loc[tiny.groupby("user_id")["timestamp"].idxmax()]
+    multi = tiny.groupby("user_id").size() > 1
+    expected = latest[latest["user_id"].map(multi)]
+    assert _pairs(test) == _pairs(expected)
+    assert "dan" in set(train["user_id"])  # a single-row user keeps it in train
+
+
+def test_temporal_split(tiny: pd.DataFrame) -> None:
+    train, test = sp.temporal_split(tiny, cutoff=30)
+    assert (test["timestamp"] >= 30).all() and (train["timestamp"] < 30).all()
+    _, by_share = sp.temporal_split(tiny, 0.25)
+    assert len(by_share) == 2
+
+
+def test_kfold_covers_every_row_once(synthetic: pd.DataFrame) -> None:
+    folds = list(sp.kfold(synthetic, 4, seed=0))
+    assert len(folds) == 4
+    tested = np.concatenate([test.index.to_numpy() for _, test in folds])
+    assert sorted(tested) == list(synthetic.index)
+
+
+def test_split_by_name_and_errors(tiny: pd.DataFrame) -> None:
+    _train, test = sp.split(tiny, "random", test_size=0.25, seed=0)
+    assert len(test) == 2
+    with pytest.raises(ParameterError, match="protocol"):
+        sp.split(tiny, "bogus")
+    with pytest.raises(ParameterError, match="test_size"):
+        sp.random_split(tiny, 1.5)
+    with pytest.raises(DataError, match="timestamp"):
+        sp.leave_last_out(tiny.drop(columns="timestamp"))
+    with pytest.raises(DataError, match="at least one"):
+        sp.random_split(tiny.iloc[:0])
+    with pytest.raises(ParameterError, match="n_splits"):
+        list(sp.kfold(tiny, 1))
