@@ -152,7 +152,10 @@ fn select_row(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry
             if skip || score.is_nan() || score == f32::NEG_INFINITY {
                 continue;
             }
-            let entry = Entry { score, index: (start + offset) as u32 };
+            let entry = Entry {
+                score,
+                index: (start + offset) as u32,
+            };
             if heap.len() < width {
                 heap.push(entry);
                 let last = heap.len() - 1;
