@@ -15,7 +15,7 @@ ORIGINAL_SEED = 20260527
 
 def ml100k_available() -> bool:
     root = os.environ.get("RECSYS_DATA_DIR")
-    return bool(root) and (Path(root) / "ml-100k" / "u.data").is_file()
+    return root is not None and (Path(root) / "ml-100k" / "u.data").is_file()
 
 
 requires_ml100k = pytest.mark.skipif(

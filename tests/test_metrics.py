@@ -58,7 +58,7 @@ def test_different_numbers_of_lists() -> None:
 
 def test_non_list_input() -> None:
     with pytest.raises(DataError, match="predicted: expected a list"):
-        m.precision_at_k(5, [1], 5)  # type: ignore[arg-type]
+        m.precision_at_k(5, [1], 5)
 
 
 @given(

@@ -30,7 +30,7 @@ def test_init_must_not_take_varargs() -> None:
         def __init__(self, **kwargs: object) -> None:
             pass
 
-        def _fit(self, data: object) -> None:  # type: ignore[override]
+        def _fit(self, data: object) -> None:
             pass
 
         def _scores(self, users: object) -> object:  # type: ignore[override]

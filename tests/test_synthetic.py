@@ -145,7 +145,13 @@ def test_bad_arguments_say_what_was_expected_and_received(
 
 
 def test_numpy_integers_are_accepted() -> None:
-    log = generate_interactions(np.int64(10), np.int32(10), np.int64(30), seed=np.int64(4))
+    # NumPy integers are accepted at run time though the signature says int.
+    log = generate_interactions(
+        np.int64(10),  # type: ignore[arg-type]
+        np.int32(10),  # type: ignore[arg-type]
+        np.int64(30),  # type: ignore[arg-type]
+        seed=np.int64(4),  # type: ignore[arg-type]
+    )
 
     assert len(log) == 30
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
+import urllib.request
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -391,11 +392,11 @@ def test_download_over_real_http_from_loopback(
 ) -> None:
     (tmp_path / "served" / "ml-100k.zip").write_bytes(ml100k_zip)
     patch_spec(monkeypatch, "ml-100k", archive_url=f"{local_server}/ml-100k.zip")
-    real_urlopen = _download.urllib.request.urlopen
+    real_urlopen = urllib.request.urlopen
 
-    def loopback_only(request: object, timeout: float | None = None) -> object:
-        assert request.full_url.startswith("http://127.0.0.1:")  # type: ignore[attr-defined]
-        return real_urlopen(request, timeout=timeout)  # type: ignore[arg-type]
+    def loopback_only(request: urllib.request.Request, timeout: float | None = None) -> object:
+        assert request.full_url.startswith("http://127.0.0.1:")
+        return real_urlopen(request, timeout=timeout)
 
     monkeypatch.setattr(_download, "urlopen", loopback_only)
 

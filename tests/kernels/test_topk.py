@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -44,7 +46,8 @@ def test_rust_matches_reference(
     scores, exclude, k = problem
     indptr = exclude.indptr.astype(np.int64)
     indices = exclude.indices.astype(np.int32)
-    got_idx, got_val = ext.topk(scores, k, indptr, indices, threads)  # type: ignore[union-attr]
+    assert ext is not None
+    got_idx, got_val = ext.topk(scores, k, indptr, indices, threads)
     want_idx, want_val = topk_reference(scores, k, indptr, indices)
     np.testing.assert_array_equal(got_idx, want_idx)
     np.testing.assert_array_equal(got_val, want_val)  # NaN padding compares equal here
@@ -54,7 +57,7 @@ def test_rust_matches_reference(
 def test_rust_matches_reference_on_a_large_parallel_problem() -> None:
     rng = np.random.default_rng(0)
     scores = rng.integers(0, 50, size=(400, 3000)).astype(np.float32)
-    exclude = sp.random(400, 3000, density=0.05, random_state=1, format="csr")
+    exclude = sp.csr_matrix(sp.random(400, 3000, density=0.05, random_state=1))
     got = topk(scores, 20, exclude, n_threads=2)
     want = topk_reference(scores, 20, exclude.indptr.astype(np.int64), exclude.indices)
     np.testing.assert_array_equal(got[0], want[0])
@@ -75,38 +78,40 @@ def test_dispatch_pads_short_rows() -> None:
     ("call", "message"),
     [
         (
-            lambda s, p, i: ext.topk(s.astype(np.float64), 2),
+            lambda k, s, p, i: k.topk(s.astype(np.float64), 2),
             "scores: expected a C-contiguous 2-D float32",
         ),
-        (lambda s, p, i: ext.topk(s[:, ::2], 2), "not C-contiguous"),
-        (lambda s, p, i: ext.topk(s[0], 2), "received a 1-D"),
-        (lambda s, p, i: ext.topk([[1.0]], 2), "received an object of type list"),
-        (lambda s, p, i: ext.topk(s, -1), "k: expected an integer >= 0"),
-        (lambda s, p, i: ext.topk(s, 2, n_threads=-2), "n_threads: expected an integer >= 0"),
-        (lambda s, p, i: ext.topk(s, 2, p, None), "both or neither"),
+        (lambda k, s, p, i: k.topk(s[:, ::2], 2), "not C-contiguous"),
+        (lambda k, s, p, i: k.topk(s[0], 2), "received a 1-D"),
+        (lambda k, s, p, i: k.topk([[1.0]], 2), "received an object of type list"),
+        (lambda k, s, p, i: k.topk(s, -1), "k: expected an integer >= 0"),
+        (lambda k, s, p, i: k.topk(s, 2, n_threads=-2), "n_threads: expected an integer >= 0"),
+        (lambda k, s, p, i: k.topk(s, 2, p, None), "both or neither"),
         (
-            lambda s, p, i: ext.topk(s, 2, p, i + 100),
+            lambda k, s, p, i: k.topk(s, 2, p, i + 100),
             r"exclude_indices: expected column indices in \[0, 4\)",
         ),
-        (lambda s, p, i: ext.topk(s, 2, p, i - 100), "exclude_indices"),
-        (lambda s, p, i: ext.topk(s, 2, p[:-1], i), "exclude_indptr: expected length 4"),
-        (lambda s, p, i: ext.topk(s, 2, p[::-1].copy(), i), "exclude_indptr"),
+        (lambda k, s, p, i: k.topk(s, 2, p, i - 100), "exclude_indices"),
+        (lambda k, s, p, i: k.topk(s, 2, p[:-1], i), "exclude_indptr: expected length 4"),
+        (lambda k, s, p, i: k.topk(s, 2, p[::-1].copy(), i), "exclude_indptr"),
         (
-            lambda s, p, i: ext.topk(s, 2, p.astype(np.int32), i),
+            lambda k, s, p, i: k.topk(s, 2, p.astype(np.int32), i),
             "exclude_indptr: expected a C-contiguous 1-D int64",
         ),
         (
-            lambda s, p, i: ext.topk(s, 2, p, i.astype(np.int64)),
+            lambda k, s, p, i: k.topk(s, 2, p, i.astype(np.int64)),
             "exclude_indices: expected a C-contiguous 1-D int32",
         ),
     ],
 )
-def test_rust_rejects_bad_arguments_with_named_value_errors(call: object, message: str) -> None:
+def test_rust_rejects_bad_arguments_with_named_value_errors(
+    call: Callable[..., object], message: str
+) -> None:
     scores = np.arange(12, dtype=np.float32).reshape(3, 4)
     indptr = np.array([0, 1, 2, 3], dtype=np.int64)
     indices = np.array([0, 1, 2], dtype=np.int32)
     with pytest.raises(ValueError, match=message):
-        call(scores, indptr, indices)  # type: ignore[operator]
+        call(ext, scores, indptr, indices)
 
 
 def test_dispatch_rejects_shape_mismatch() -> None:
