@@ -50,3 +50,24 @@ def test_progress_bar_shown_on_request(
 def test_training_state_does_not_outlive_fit(tiny: pd.DataFrame) -> None:
     model = _Iterative().fit(tiny)
     assert not hasattr(model, "_training") and model.done_
+
+
+class _Failing(_Iterative):
+    def _fit(self, data: Interactions) -> None:
+        if self.epochs < 0:
+            raise RuntimeError("training failed")
+        super()._fit(data)
+
+
+def test_failed_refit_keeps_the_previous_state(tiny: pd.DataFrame) -> None:
+    model = _Failing(epochs=1).fit(tiny)
+    before = model.recommend("ann")
+    model.set_params(epochs=-1)
+    with pytest.raises(RuntimeError, match="training failed"):
+        model.fit(tiny.iloc[:3])
+    assert model.is_fitted and model.recommend("ann") == before
+    assert len(model.user_ids_) == 4
+    fresh = _Failing(epochs=-1)
+    with pytest.raises(RuntimeError):
+        fresh.fit(tiny)
+    assert not fresh.is_fitted

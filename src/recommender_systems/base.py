@@ -83,9 +83,11 @@ class Recommender(Params, abc.ABC):
         Iterative models show a progress bar when ``progress`` is true (default: as
         set by :func:`~recommender_systems.progress.show_progress`) and call
         ``callback(epoch)`` after each epoch with its number, loss and duration.
-        Returns ``self``. If training fails, the model is left unfitted.
+        Returns ``self``. If training fails, the model keeps the state it had before
+        (fitted or not), so a failed re-fit never loses a working model.
         """
         interactions = as_interactions(data)
+        previous = self._fitted_state()
         self._reset()
         self._training = Training(progress, callback)
         try:
@@ -98,6 +100,7 @@ class Recommender(Params, abc.ABC):
             self._fit(interactions)
         except BaseException:
             self._reset()
+            vars(self).update(previous)
             raise
         finally:
             del self._training
@@ -156,8 +159,12 @@ class Recommender(Params, abc.ABC):
                 f"{type(self).__name__} is not fitted yet: call fit(data) before using it"
             )
 
+    def _fitted_state(self) -> dict[str, Any]:
+        """The fitted attributes (names ending with ``_``) and their values."""
+        return {n: v for n, v in vars(self).items() if n.endswith("_") and not n.startswith("__")}
+
     def _reset(self) -> None:
-        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
+        for name in self._fitted_state():
             delattr(self, name)
 
     def _n_threads(self) -> int:
