@@ -24,7 +24,9 @@ Documented behaviours, the same for every model:
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -145,6 +147,13 @@ class Recommender(Params, abc.ABC):
     def supports_similar_items(self) -> bool:
         """Whether :meth:`similar_items` works for this model."""
         return type(self)._item_similarity is not Recommender._item_similarity
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Saves the fitted model to ``path`` (one file: arrays plus JSON metadata, no
+        pickle, written atomically); :func:`recommender_systems.load` reads it back."""
+        from recommender_systems.persistence import save  # persistence builds on this module
+
+        return save(self, path)
 
     @property
     def is_fitted(self) -> bool:
