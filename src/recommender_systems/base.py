@@ -256,18 +256,52 @@ class Recommender(Params, abc.ABC):
         raises :class:`~recommender_systems.errors.DataError`. ``weights`` (e.g.
         ratings) default to 1.
         """
+        batch = self.recommend_from_histories(
+            [history],
+            n,
+            weights=None if weights is None else [weights],
+            exclude_history=exclude_history,
+            items=items,
+            exclude=exclude,
+        )
+        return batch.to_lists()[0]
+
+    def recommend_from_histories(
+        self,
+        histories: Iterable[Iterable[Any]],
+        n: int = 10,
+        *,
+        weights: Iterable[Iterable[float] | None] | None = None,
+        exclude_history: bool = True,
+        items: Iterable[Any] | None = None,
+        exclude: Iterable[Any] | None = None,
+    ) -> Recommendations:
+        """The batch form of :meth:`recommend_from_history`: one row per history, with
+        scores (``users`` holds the histories' positions ``0..len-1``)."""
         self._check_fitted()
         n = check_positive_int(n, "n")
-        matrix = self._history_matrix(history, weights)
+        histories = list(histories)
+        weight_lists = [None] * len(histories) if weights is None else list(weights)
+        if len(weight_lists) != len(histories):
+            raise DataError(
+                f"weights: expected one weight list per history ({len(histories)}), "
+                f"received {len(weight_lists)}"
+            )
+        rows = [self._history_matrix(h, w) for h, w in zip(histories, weight_lists, strict=True)]
+        if len(rows) == 1:
+            matrix = rows[0]
+        elif rows:
+            matrix = sp.vstack(rows, format="csr", dtype=np.float32)
+        else:
+            matrix = sp.csr_matrix(np.zeros((0, len(self.item_ids_)), dtype=np.float32))
         if not self.supports_fold_in:
             self._scores_for_history(matrix)  # raises NotSupportedError
-        scores = _as_scores(self._scores_for_history(matrix), 1, len(self.item_ids_))
+        scores = _as_scores(self._scores_for_history(matrix), len(rows), len(self.item_ids_))
         allowed = self._allowed_items(items, exclude)
         seen = matrix if exclude_history else None
         indices, values = self._rank(scores, n, seen, allowed)
-        return Recommendations.from_indices(
-            np.array([None], dtype=object), indices, values, self.item_ids_
-        ).to_lists()[0]
+        positions = np.arange(len(rows), dtype=np.int64)
+        return Recommendations.from_indices(positions, indices, values, self.item_ids_)
 
     def score(self, user: Any, items: Iterable[Any]) -> np.ndarray:
         """The model's scores of ``items`` for a known ``user`` (float32, same order)."""

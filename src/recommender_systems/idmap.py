@@ -217,6 +217,28 @@ class IdMap:
             raise IndexError(f"index {bad} out of range for {len(self)} ids")
         return self._ids[idx]
 
+    def coerce(self, value: object) -> Any:
+        """``value`` (e.g. text from a URL, a command line or JSON) as this map's id
+        type: an ``int`` for integer ids, a ``str`` for string ids. The id need not be
+        in the map.
+
+        Example:
+            >>> IdMap(np.array([10, 20])).coerce("10"), IdMap(np.array(["a"])).coerce(7)
+            (10, '7')
+        """
+        if self.kind == "str":
+            if isinstance(value, str | int | np.integer) and not isinstance(value, bool):
+                return str(value)
+        elif isinstance(value, int | np.integer) and not isinstance(value, bool):
+            return int(value)
+        elif isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        wanted = "integers" if self.kind == "int" else "strings"
+        raise DataError(f"expected an id like this model's ({wanted}), received {value!r}")
+
     def describe_id(self, external_id: object) -> str:
         """A short phrase for error messages, noting an id of the wrong type."""
         text = repr(external_id)

@@ -197,6 +197,8 @@ def atomic_write(path: str | os.PathLike[str], write_to: Callable[[BinaryIO], No
     if target.is_dir():
         raise ModelFileError(f"{target}: expected a file path, received a directory")
     directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise ModelFileError(f"{target}: cannot write there: folder {directory} does not exist")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as out:
