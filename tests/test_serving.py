@@ -155,20 +155,24 @@ def test_health_info_and_openapi(client: httpx.Client, factors_file: Path) -> No
         schema["paths"]
     )
     assert {"get", "post"} <= set(schema["paths"]["/recommend"])
+    params = {p["name"]: p for p in schema["paths"]["/recommend"]["get"]["parameters"]}
+    assert params["user_id"]["required"] and params["n"]["schema"]["maximum"] == 50
     assert client.get("/docs").status_code == 200
 
 
 JSON = {"content-type": "application/json"}
 BAD_REQUESTS: list[tuple[str, str, dict[str, Any], int, str]] = [
-    ("GET", "/recommend", {"params": {}}, 422, "invalid_request"),
-    ("GET", "/recommend", {"params": {"user_id": 1, "n": 0}}, 422, "invalid_request"),
-    ("GET", "/recommend", {"params": {"user_id": 1, "n": -3}}, 422, "invalid_request"),
-    ("GET", "/recommend", {"params": {"user_id": 1, "n": 51}}, 422, "invalid_request"),
-    ("GET", "/recommend", {"params": {"user_id": 1, "n": "ten"}}, 422, "invalid_request"),
+    ("GET", "/recommend", {"params": {}}, 422, "invalid_parameter"),
+    ("GET", "/recommend", {"params": {"user_id": ""}}, 422, "invalid_parameter"),
+    ("GET", "/recommend", {"params": {"user_id": 1, "n": 0}}, 422, "invalid_parameter"),
+    ("GET", "/recommend", {"params": {"user_id": 1, "n": -3}}, 422, "invalid_parameter"),
+    ("GET", "/recommend", {"params": {"user_id": 1, "n": 51}}, 422, "invalid_parameter"),
+    ("GET", "/recommend", {"params": {"user_id": 1, "n": "ten"}}, 422, "invalid_parameter"),
+    ("GET", "/recommend", {"params": {"user_id": 1, "n": ""}}, 422, "invalid_parameter"),
     ("GET", "/recommend", {"params": {"user_id": "abc"}}, 422, "invalid_data"),
     ("GET", "/similar", {"params": {"item_id": 10**9}}, 404, "unknown_item"),
-    ("GET", "/similar", {"params": {}}, 422, "invalid_request"),
-    ("GET", "/similar", {"params": {"item_id": 1, "n": 0}}, 422, "invalid_request"),
+    ("GET", "/similar", {"params": {}}, 422, "invalid_parameter"),
+    ("GET", "/similar", {"params": {"item_id": 1, "n": 0}}, 422, "invalid_parameter"),
     (
         "POST",
         "/recommend",
