@@ -29,6 +29,7 @@ from recommender_systems import (
     Recommender,
     UnknownUserError,
     algorithms,
+    evaluate,
     load,
     read_info,
 )
@@ -172,6 +173,17 @@ def test_loading_needs_no_training_data(tmp_path: Path, synthetic: pd.DataFrame)
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     ).stdout
     assert json.loads(out) == model.recommend_batch(users, 5).to_lists()
+
+
+def test_saved_model_evaluates_like_the_original_on_movielens(
+    ml100k_split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    train, test = ml100k_split
+    model = MostPopular().fit(train)
+    loaded = load(model.save(tmp_path / "pop.recsys"))
+    result = evaluate(loaded, None, test, k=10)
+    assert dict(result) == dict(evaluate(model, None, test, k=10))
+    assert result["precision@10"] == pytest.approx(0.19, abs=0.01)
 
 
 def test_mapped_arrays_are_copy_on_write(fitted: dict[str, Recommender], tmp_path: Path) -> None:
