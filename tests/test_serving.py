@@ -326,3 +326,20 @@ def test_recsys_serve_bad_model_is_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("recsys: error:") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_recsys_serve_on_a_busy_port_is_one_line(tmp_path: Path, tiny: pd.DataFrame) -> None:
+    path = MostPopular().fit(tiny).save(tmp_path / "m")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        proc = subprocess.run(
+            [sys.executable, "-m", "recommender_systems", "serve", "--model", str(path),
+             "--port", port],
+            capture_output=True, text=True, cwd=ROOT, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"recsys: error: cannot listen on 127.0.0.1:{port}: " + (
+        "Address already in use"
+    )

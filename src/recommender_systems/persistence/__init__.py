@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -128,6 +128,8 @@ def _info(contents: container.Contents) -> ModelInfo:
     summary = header.get("summary")
     if not isinstance(summary, dict):
         raise ModelFileError(f"{contents.path}: malformed header: no summary")
+    # A newer library may add summary fields within the same format: ignore them.
+    known = {f.name for f in fields(ModelInfo)}
     try:
         return ModelInfo(
             path=str(contents.path),
@@ -136,7 +138,7 @@ def _info(contents: container.Contents) -> ModelInfo:
             created=str(header["created"]),
             file_size=contents.file_size,
             header_sha256=contents.header_sha256,
-            **summary,
+            **{k: v for k, v in summary.items() if k in known},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{contents.path}: malformed header: {exc}") from None

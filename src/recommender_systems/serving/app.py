@@ -13,6 +13,7 @@ import contextlib
 import gc
 import logging
 import signal
+import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
@@ -149,14 +150,23 @@ def run(
     import uvicorn
 
     app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-        timeout_graceful_shutdown=10,
+    config = uvicorn.Config(
+        app, log_level=log_level, access_log=False, timeout_graceful_shutdown=10
     )
+    # Bound here, so that a busy port is an OSError the CLI reports in one line.
+    uvicorn.Server(config).run(sockets=[_listen(host, port)])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
 
 
 # ---------------------------------------------------------------- helpers
@@ -296,9 +306,11 @@ class _BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] != "GET":
             for key, value in scope["headers"]:
-                if key == b"content-length" and int(value or 0) > self.max_bytes:
+                if key == b"content-length" and not (
+                    value.isdigit() and int(value) <= self.max_bytes
+                ):
                     response = errors.error_response(
-                        413, "too_large", f"request body over {self.max_bytes} bytes"
+                        413, "too_large", f"expected a body of at most {self.max_bytes} bytes"
                     )
                     await response(scope, receive, send)
                     return
