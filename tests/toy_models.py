@@ -43,6 +43,7 @@ class RandomFactors(Recommender):
         )
         self.scale_ = np.float32(1.0 / np.sqrt(k))
         self.n_factors_ = k
+        self.norm_ = np.float64(np.linalg.norm(self.item_factors_))  # a float subclass
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return (self.user_factors_[users] @ self.item_factors_.T) * self.scale_

@@ -79,6 +79,8 @@ class Encoder:
         return handler(value, where)
 
     def _handler(self, value: Any) -> Callable[[Any, str], Any] | None:
+        if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
+            return lambda v, w: {"$": "scalar", "index": self.array(np.asarray(v), w)}
         if value is None or isinstance(value, bool | str):
             return lambda v, _: v
         if isinstance(value, int):
@@ -87,8 +89,6 @@ class Encoder:
             return _float
         if isinstance(value, np.ndarray):
             return lambda v, w: {"$": "array", "index": self.array(v, w)}
-        if isinstance(value, np.generic):
-            return lambda v, w: {"$": "scalar", "index": self.array(np.asarray(v), w)}
         if isinstance(value, IdMap):
             return lambda v, w: {"$": "idmap", "ids": self.array(v.ids, f"{w}.ids")}
         if isinstance(value, Recommender):
