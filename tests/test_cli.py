@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -8,8 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from recommender_systems import MostPopular, evaluate, load
 from recommender_systems.cli import main
+from recommender_systems.progress import Training
 from tests.conftest import requires_ml100k
+from tests.toy_models import RandomFactors
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -156,3 +162,174 @@ def test_evaluate_most_popular_on_movielens(capsys: pytest.CaptureFixture[str]) 
     )
     report = json.loads(capsys.readouterr().out)
     assert report["metrics"]["precision@10"] == pytest.approx(0.19, abs=0.01)
+
+
+# ------------------------------------------------------------ saved models
+@pytest.fixture
+def model_file(data_file: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "pop.recsys"
+    assert main(["fit", "--algo", "most-popular", "--data", str(data_file), "--out", str(out)]) == 0
+    return out
+
+
+def test_fit_shows_progress_and_saves(
+    data_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "m.recsys"
+    argv = ["fit", "--algo", "mean-rating", "--param", "min_ratings=2", "--data", str(data_file)]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "saved to" in capsys.readouterr().err
+    loaded = load(out)
+    assert loaded.get_params() == {"min_ratings": 2}
+
+
+def test_fit_turns_progress_on(
+    data_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool | None] = []
+    real_fit = MostPopular.fit
+
+    def spy(self: MostPopular, data: object, **kwargs: object) -> MostPopular:
+        seen.append(Training().progress)
+        return real_fit(self, data, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MostPopular, "fit", spy)
+    out = str(tmp_path / "m")
+    assert main(["fit", "--algo", "most-popular", "--data", str(data_file), "--out", out]) == 0
+    assert main(["fit", "--algo", "most-popular", "--data", str(data_file), "--out", out,
+                 "--quiet"]) == 0  # fmt: skip
+    assert seen == [True, False]
+
+
+def test_recommend_from_a_model_in_every_format(
+    model_file: Path, synthetic: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user = int(synthetic["user_id"].iloc[0])
+    expected = load(model_file).recommend(user, n=4)
+    base = ["recommend", "--model", str(model_file), "--user", str(user), "--n", "4"]
+    assert main(base) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [int(line.split("\t")[1]) for line in lines] == expected
+    assert main([*base, "--format", "json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["user_id"] == user and body["items"] == expected and len(body["scores"]) == 4
+    assert main([*base, "--format", "csv"]) == 0
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert list(frame.columns) == ["user_id", "rank", "item_id", "score"]
+    assert frame["item_id"].tolist() == expected
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_recommend_a_file_of_users(
+    model_file: Path, synthetic: pd.DataFrame, tmp_path: Path, suffix: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    users = [*synthetic["user_id"].unique()[:5].tolist(), 999_999]
+    users_file = tmp_path / "users.txt"
+    users_file.write_text("\n".join(map(str, users)) + "\n")
+    out = tmp_path / f"recs{suffix}"
+    argv = ["recommend", "--model", str(model_file), "--users", str(users_file), "--n", "3"]
+    assert main([*argv, "--output", str(out)]) == 0
+    assert "1 of 6 users are unknown" in capsys.readouterr().err
+    frame = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
+    expected = load(model_file).recommend_batch(users, 3).to_frame()
+    pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
+
+
+def test_users_from_a_csv_column(
+    model_file: Path, synthetic: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = synthetic["user_id"].unique()[:3].tolist()
+    users_file = tmp_path / "users.csv"
+    pd.DataFrame({"x": [0, 0, 0], "user_id": users}).to_csv(users_file, index=False)
+    assert main(["recommend", "--model", str(model_file), "--users", str(users_file)]) == 0
+    assert pd.read_csv(io.StringIO(capsys.readouterr().out))["user_id"].unique().tolist() == users
+
+
+def test_similar_from_a_model(
+    tmp_path: Path, synthetic: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = RandomFactors(n_factors=4).fit(synthetic)
+    path = model.save(tmp_path / "f.recsys")
+    item = int(synthetic["item_id"].iloc[0])
+    argv = ["similar", "--model", str(path), "--item", str(item), "--n", "3"]
+    assert main([*argv, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["items"] == model.similar_items(item, 3)
+    assert main(argv) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+
+
+def test_evaluate_a_saved_model(
+    synthetic: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, test = synthetic.iloc[:1500], synthetic.iloc[1500:]
+    model = MostPopular().fit(train)
+    path = model.save(tmp_path / "m.recsys")
+    test_file = tmp_path / "test.parquet"
+    test.to_parquet(test_file)
+    argv = ["evaluate", "--model", str(path), "--test", str(test_file), "--format", "json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    expected = evaluate(MostPopular(), train, test, k=10)
+    assert report["metrics"] == pytest.approx(dict(expected))
+    assert report["users"] == expected.n_users
+
+
+def test_info_in_text_and_json(model_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(model_file)]) == 0
+    text = capsys.readouterr().out
+    assert "most-popular" in text and "user_items_" in text
+    assert main(["info", str(model_file), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["algorithm"] == "most-popular"
+
+
+def test_custom_models_load_after_import(
+    tmp_path: Path, synthetic: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = RandomFactors(n_factors=4).fit(synthetic).save(tmp_path / "f")
+    user = str(synthetic["user_id"].iloc[0])
+    script = "import sys; from recommender_systems.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", script, "recommend", "--model", str(path), "--user", user]
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False)
+    assert proc.returncode == 2 and "--import" in proc.stderr
+    proc = subprocess.run([*argv, "--import", "tests.toy_models"], capture_output=True,
+                          text=True, cwd=ROOT, check=False)  # fmt: skip
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 10
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["recommend", "--model", "/no/such.recsys", "--user", "1"], "no such model file"),
+        (["info", "/no/such.recsys"], "no such model file"),
+        (["similar", "--model", "{model}", "--item", "1"], "no item similarities"),
+        (["similar", "--model", "{model}", "--item", "x"], "expected an id like this model's"),
+        (["recommend", "--model", "{model}", "--user", "abc"], "expected an id like"),
+        (["recommend", "--model", "{model}", "--user", "1", "--n", "0"], "n: expected"),
+        (["recommend", "--model", "{model}", "--users", "/no/file"], "file not found"),
+        (["recommend", "--model", "{model}", "--user", "1", "--import", "no.such.module"],
+         "--import no.such.module"),
+        (["evaluate", "--model", "{model}"], "--model needs --test"),
+        (["evaluate", "--model", "{model}", "--test", "/no/t.csv"], "not found"),
+        (["evaluate", "--algo", "most-popular", "--test", "x.csv"], "--test goes with --model"),
+        (["info", "{data}"], "not a recommender_systems model file"),
+        (["fit", "--algo", "most-popular", "--data", "{data}", "--out", "/no/dir/m"], "/no/dir"),
+        (["fit", "--algo", "mean-rating", "--param", "min_ratings=0", "--data", "{data}",
+          "--out", "{tmp}/m"], "min_ratings"),
+    ],
+)  # fmt: skip
+def test_model_command_errors_are_one_line(
+    argv: list[str], message: str, model_file: Path, data_file: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    filled = [a.format(model=model_file, data=data_file, tmp=tmp_path) for a in argv]
+    assert main(filled) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_unknown_user_with_a_model_exits_1(
+    model_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["recommend", "--model", str(model_file), "--user", "999999"]) == 1
+    assert "unknown user" in capsys.readouterr().err

@@ -26,6 +26,7 @@ from recommender_systems.data import (
 from recommender_systems.datasets import load_movielens_100k
 from recommender_systems.errors import (
     DataError,
+    ModelFileError,
     NotFittedError,
     NotSupportedError,
     ParameterError,
@@ -46,6 +47,7 @@ from recommender_systems.metrics import (
     precision_at_k,
     recall_at_k,
 )
+from recommender_systems.persistence import load, read_info, save
 from recommender_systems.progress import Epoch, show_progress
 from recommender_systems.recommendations import Recommendations
 from recommender_systems.registry import algorithms, create, get_algorithm
@@ -63,6 +65,7 @@ __all__ = [
     "IdMap",
     "Interactions",
     "MeanRating",
+    "ModelFileError",
     "MostPopular",
     "NotFittedError",
     "NotSupportedError",
@@ -86,13 +89,16 @@ __all__ = [
     "hit_rate_at_k",
     "holdout_per_user",
     "kernel_backend",
+    "load",
     "load_movielens_100k",
     "map_at_k",
     "metrics",
     "mrr_at_k",
     "ndcg_at_k",
     "precision_at_k",
+    "read_info",
     "recall_at_k",
+    "save",
     "show_progress",
     "split",
     "split_ratings",

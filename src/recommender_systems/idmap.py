@@ -184,6 +184,17 @@ class IdMap:
             values = values.ravel()
         if values.size == 0:
             return np.empty(0, dtype=np.int64)
+        if values.size == 1:  # one user per request (serving): a hash lookup, not an indexer
+            codes = np.array([self.index_of(values[0], missing="ignore")], dtype=np.int64)
+        else:
+            codes = self._codes(values)
+        if missing == "raise" and (codes < 0).any():
+            unknown = values[codes < 0]
+            shown = ", ".join(repr(v) for v in unknown[:5].tolist())
+            raise KeyError(f"{unknown.size} unknown id(s): {shown}")
+        return codes
+
+    def _codes(self, values: np.ndarray) -> np.ndarray:
         try:
             codes = self._index.get_indexer(values).astype(np.int64, copy=False)
         except TypeError:
@@ -191,10 +202,6 @@ class IdMap:
             codes = np.fromiter(
                 (self.index_of(v, missing="ignore") for v in values), np.int64, values.size
             )
-        if missing == "raise" and (codes < 0).any():
-            unknown = values[codes < 0]
-            shown = ", ".join(repr(v) for v in unknown[:5].tolist())
-            raise KeyError(f"{unknown.size} unknown id(s): {shown}")
         return codes
 
     def index_of(
@@ -202,9 +209,11 @@ class IdMap:
     ) -> int:
         """Internal index of one id (``-1`` with ``missing="ignore"`` when unknown)."""
         try:
-            code = int(self._index.get_indexer([external_id])[0])
-        except TypeError:
-            code = -1
+            found = self._index.get_loc(external_id)
+        except (KeyError, TypeError, pd.errors.InvalidIndexError):
+            found = -1
+        # Ids are unique, so a hit is one position; bools are never ids.
+        code = found if isinstance(found, int) and not isinstance(external_id, bool) else -1
         if code < 0 and missing == "raise":
             raise KeyError(f"unknown id {external_id!r}")
         return code
@@ -216,6 +225,28 @@ class IdMap:
             bad = idx[(idx < 0) | (idx >= len(self))][0]
             raise IndexError(f"index {bad} out of range for {len(self)} ids")
         return self._ids[idx]
+
+    def coerce(self, value: object) -> Any:
+        """``value`` (e.g. text from a URL, a command line or JSON) as this map's id
+        type: an ``int`` for integer ids, a ``str`` for string ids. The id need not be
+        in the map.
+
+        Example:
+            >>> IdMap(np.array([10, 20])).coerce("10"), IdMap(np.array(["a"])).coerce(7)
+            (10, '7')
+        """
+        if self.kind == "str":
+            if isinstance(value, str | int | np.integer) and not isinstance(value, bool):
+                return str(value)
+        elif isinstance(value, int | np.integer) and not isinstance(value, bool):
+            return int(value)
+        elif isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        wanted = "integers" if self.kind == "int" else "strings"
+        raise DataError(f"expected an id like this model's ({wanted}), received {value!r}")
 
     def describe_id(self, external_id: object) -> str:
         """A short phrase for error messages, noting an id of the wrong type."""

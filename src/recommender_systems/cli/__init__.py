@@ -11,19 +11,19 @@ import sys
 from collections.abc import Sequence
 
 from recommender_systems import __version__
-from recommender_systems.cli import catalog, evaluate, recommend
+from recommender_systems.cli import catalog, evaluate, fit, info, recommend, serve, similar
 from recommender_systems.cli._common import CliError
 from recommender_systems.errors import RecsysError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="recsys", description="Build, evaluate and use recommenders."
+        prog="recsys", description="Build, evaluate, save and serve recommenders."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    evaluate.add_parser(commands)
-    recommend.add_parser(commands)
+    for command in (fit, evaluate, recommend, similar, serve, info):
+        command.add_parser(commands)
     catalog.add_parsers(commands)
     return parser
 

@@ -1,18 +1,24 @@
-"""What the ``recsys`` subcommands share: data options, ``--param`` parsing, id
-parsing and turning errors into one clear line."""
+"""What the ``recsys`` subcommands share: data and model options, ``--param``
+parsing, id parsing, reading id files and writing tables."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from recommender_systems import datasets
+from recommender_systems.base import Recommender
 from recommender_systems.errors import DataError, ParameterError
 from recommender_systems.idmap import IdMap
 from recommender_systems.interactions import Interactions
+from recommender_systems.persistence import load
 
 
 class CliError(Exception):
@@ -54,8 +60,13 @@ def load_frame(args: argparse.Namespace) -> pd.DataFrame:
     """The interactions selected by ``--dataset`` / ``--data``, with standard column names."""
     if args.data is None:
         return datasets.load(args.dataset or "ml-100k")
+    return read_interactions(args.data, args)
+
+
+def read_interactions(path: str, args: argparse.Namespace) -> pd.DataFrame:
+    """Interactions from a CSV/Parquet file, named by the column options of ``args``."""
     data = Interactions.from_file(
-        args.data,
+        path,
         user_col=args.user_col,
         item_col=args.item_col,
         rating_col=args.rating_col,
@@ -86,9 +97,69 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 
 def parse_id(text: str, ids: IdMap) -> Any:
     """A command-line id as the model's id type (an int when the model's ids are ints)."""
-    if ids.kind == "int":
+    return ids.coerce(text)
+
+
+def add_model_option(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """``--model FILE`` plus ``--import MODULE`` for models defined outside the library."""
+    parser.add_argument(
+        "--model", required=required, default=None, help="a model file written by 'recsys fit'"
+    )
+    add_import_option(parser)
+
+
+def add_import_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import this module first, so that the custom models it defines can be "
+        "loaded (model files never import code themselves); repeatable",
+    )
+
+
+def import_modules(names: list[str]) -> None:
+    for name in names:
         try:
-            return int(text)
-        except ValueError:
-            raise DataError(f"expected an integer id, received {text!r}") from None
-    return text
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise CliError(f"--import {name}: {exc}") from None
+
+
+def load_model(path: str, imports: list[str]) -> Recommender:
+    """The model saved at ``path``, after importing the modules named by ``--import``."""
+    import_modules(imports)
+    return load(path)
+
+
+def read_user_ids(path: str, ids: IdMap) -> np.ndarray:
+    """User ids from a file: a ``user_id`` column (or the first column) of a CSV or
+    Parquet file, or one id per line of any other text file."""
+    source = Path(path)
+    if not source.is_file():
+        raise CliError(f"--users: file not found: {path}")
+    suffix = source.suffix.lower()
+    if suffix in (".csv", ".parquet", ".pq"):
+        frame = pd.read_parquet(source) if suffix != ".csv" else pd.read_csv(source, dtype=str)
+        if frame.shape[1] == 0:
+            raise DataError(f"--users: {path} has no columns")
+        values = frame["user_id" if "user_id" in frame.columns else frame.columns[0]].tolist()
+    else:
+        lines = source.read_text(encoding="utf-8").splitlines()
+        values = [line.strip() for line in lines if line.strip()]
+    if not values:
+        raise DataError(f"--users: {path} holds no user ids")
+    parsed = [ids.coerce(v) for v in values]
+    return np.asarray(parsed, dtype=np.int64 if ids.kind == "int" else str)
+
+
+def write_table(frame: pd.DataFrame, path: str | None) -> None:
+    """Writes ``frame`` as Parquet (``.parquet``) or CSV (any other name; stdout if None)."""
+    if path is None:
+        frame.to_csv(sys.stdout, index=False)
+    elif Path(path).suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)

@@ -1,18 +1,24 @@
-"""``recsys evaluate``: fit a model on a split and print its metrics."""
+"""``recsys evaluate``: fit a model on a split and print its metrics, or evaluate a
+saved model (``--model FILE --test FILE``) without its training data."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import time
+from typing import Any
 
 from recommender_systems.cli._common import (
+    CliError,
     add_data_options,
+    add_import_option,
     add_param_option,
     load_frame,
+    load_model,
     parse_params,
+    read_interactions,
 )
-from recommender_systems.evaluation import ALL_METRICS, DEFAULT_METRICS, evaluate
+from recommender_systems.evaluation import ALL_METRICS, DEFAULT_METRICS, Evaluation, evaluate
 from recommender_systems.registry import get_algorithm
 from recommender_systems.split import DEFAULT_SEED, random_split
 
@@ -20,10 +26,15 @@ from recommender_systems.split import DEFAULT_SEED, random_split
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "evaluate",
-        help="fit on a random split and print precision, recall, MAP, NDCG, coverage",
-        description="Fits --algo on a random row split and evaluates its top-k lists.",
+        help="fit on a random split (or load a model) and print precision, recall, MAP, ...",
+        description="Fits --algo on a random row split and evaluates its top-k lists on the "
+        "rest; or evaluates a saved --model on the interactions in --test FILE.",
     )
-    parser.add_argument("--algo", required=True, help="algorithm name (see 'recsys list-algos')")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--algo", help="algorithm name (see 'recsys list-algos')")
+    source.add_argument("--model", help="a model file written by 'recsys fit' (needs --test)")
+    parser.add_argument("--test", default=None, help="held-out interactions (CSV/Parquet)")
+    add_import_option(parser)
     add_data_options(parser)
     add_param_option(parser)
     parser.add_argument("--k", type=int, default=10, help="list length (default 10)")
@@ -39,6 +50,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    metrics = [name.strip() for name in args.metrics.split(",") if name.strip()]
+    if args.model is not None:
+        return run_saved(args, metrics)
+    if args.test is not None:
+        raise CliError("--test goes with --model; --algo evaluates on a random split")
     algorithm = get_algorithm(args.algo)
     model = algorithm.create(**parse_params(args.param))
     frame = load_frame(args)
@@ -46,25 +62,45 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     model.fit(train)
     fit_seconds = time.perf_counter() - started
-    metrics = [name.strip() for name in args.metrics.split(",") if name.strip()]
     result = evaluate(model, train, test, k=args.k, metrics=metrics)
     source = args.data or args.dataset or "ml-100k"
+    report = {
+        "algorithm": args.algo,
+        "params": model.get_params(),
+        "data": source,
+        "test_size": args.test_size,
+        "seed": args.seed,
+        "k": args.k,
+        "users": result.n_users,
+        "fit_seconds": round(fit_seconds, 4),
+    }
+    header = [
+        f"algorithm: {model!r}",
+        f"data: {source}  (random split, test_size={args.test_size}, seed={args.seed})",
+        f"fit seconds: {fit_seconds:.3f}",
+    ]
+    return show(args, report, header, result)
+
+
+def run_saved(args: argparse.Namespace, metrics: list[str]) -> int:
+    if args.test is None:
+        raise CliError("--model needs --test FILE: the held-out interactions to evaluate on")
+    if args.data is not None or args.dataset is not None or args.param:
+        raise CliError("--model is evaluated on --test only; --data/--dataset/--param do not apply")
+    model = load_model(args.model, args.imports)
+    result = evaluate(model, None, read_interactions(args.test, args), k=args.k, metrics=metrics)
+    report = {"model": args.model, "algorithm": repr(model), "test": args.test, "k": args.k,
+              "users": result.n_users}  # fmt: skip
+    header = [f"model: {args.model}  ({model!r})", f"test: {args.test}"]
+    return show(args, report, header, result)
+
+
+def show(
+    args: argparse.Namespace, report: dict[str, Any], header: list[str], result: Evaluation
+) -> int:
     if args.format == "json":
-        report = {
-            "algorithm": args.algo,
-            "params": model.get_params(),
-            "data": source,
-            "test_size": args.test_size,
-            "seed": args.seed,
-            "k": args.k,
-            "users": result.n_users,
-            "fit_seconds": round(fit_seconds, 4),
-            "metrics": dict(result),
-        }
-        print(json.dumps(report, indent=2, default=str))
+        print(json.dumps({**report, "metrics": dict(result)}, indent=2, default=str))
     else:
-        print(f"algorithm: {model!r}")
-        print(f"data: {source}  (random split, test_size={args.test_size}, seed={args.seed})")
-        print(f"fit seconds: {fit_seconds:.3f}")
+        print("\n".join(header))
         print(result)
     return 0

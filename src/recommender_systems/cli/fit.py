@@ -1,0 +1,48 @@
+"""``recsys fit``: train a model on a dataset or file (with a progress bar) and save it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from recommender_systems.cli._common import (
+    add_data_options,
+    add_param_option,
+    load_frame,
+    parse_params,
+)
+from recommender_systems.progress import show_progress
+from recommender_systems.registry import get_algorithm
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "fit",
+        help="train a model on all the data and save it to a file",
+        description="Fits --algo on the whole dataset (with a progress bar) and saves it to "
+        "--out; 'recsys recommend/similar/evaluate/serve --model FILE' then use it.",
+    )
+    parser.add_argument("--algo", required=True, help="algorithm name (see 'recsys list-algos')")
+    add_data_options(parser)
+    add_param_option(parser)
+    parser.add_argument("--out", required=True, help="where to write the model file")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    model = get_algorithm(args.algo).create(**parse_params(args.param))
+    frame = load_frame(args)
+    started = time.perf_counter()
+    with show_progress(not args.quiet):
+        model.fit(frame)
+    seconds = time.perf_counter() - started
+    path = model.save(args.out)
+    if not args.quiet:
+        print(
+            f"fitted {model!r} on {len(model.user_ids_):,} users x {len(model.item_ids_):,} "
+            f"items in {seconds:.2f} s; saved to {path} ({path.stat().st_size:,} bytes)",
+            file=sys.stderr,
+        )
+    return 0

@@ -1,0 +1,317 @@
+"""The FastAPI application: routes over the model a :class:`ModelHolder` serves.
+
+Single-user requests run on the event loop (they take well under a millisecond;
+a hop to a worker thread would cost more than it saves); batch requests run in the
+thread pool so that one large batch never stalls the others. Responses are
+serialised with orjson straight from NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+import socket
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+
+import numpy as np
+import orjson
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from recommender_systems.errors import ModelFileError, ParameterError
+from recommender_systems.recommendations import Recommendations
+from recommender_systems.serving import errors
+from recommender_systems.serving.schemas import (
+    ERROR_RESPONSES,
+    BatchRequest,
+    BatchResponse,
+    Health,
+    HistoryRequest,
+    HistoryResponse,
+    Recommendation,
+    Similar,
+)
+from recommender_systems.serving.state import ModelHolder, Served, Settings
+
+logger = logging.getLogger("recommender_systems.serving")
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+
+
+def create_app(settings: Settings, holder: ModelHolder | None = None) -> FastAPI:
+    """The service for ``settings.model_path`` (loaded now, so a bad file fails fast)."""
+    holder = holder or ModelHolder(settings.model_path)
+    from recommender_systems import __version__
+
+    app = FastAPI(
+        title="recommender_systems",
+        version=__version__,
+        description="Recommendations from a saved model. Ids are the model's own (integers "
+        "or strings); items a user interacted with are never recommended to them.",
+        lifespan=_lifespan(holder),
+    )
+    app.state.holder = holder
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(_BodyLimit, max_bytes=settings.max_body_bytes)
+    policy = settings.unknown_users
+
+    # The two GET endpoints read their query themselves: FastAPI's parameter machinery
+    # costs more than the recommendation itself (see docs/decisions); the OpenAPI
+    # schema still documents the parameters.
+    @app.get(
+        "/recommend",
+        response_model=Recommendation,
+        responses=ERROR_RESPONSES,
+        openapi_extra=_query_schema("user_id", "the user's id", settings.max_n),
+    )
+    async def recommend(request: Request) -> Response:
+        """Top-n items for one user. A user the model never saw gets the popularity
+        ranking or an empty list (chosen when the server started; see /info)."""
+        served = holder.current
+        text, n = _read_query(request, "user_id", settings.max_n)
+        user = served.model.user_ids_.coerce(text)
+        recs = served.model.recommend_batch(_one(user), n, unknown=policy)
+        return _json(_row(recs, 0, user, served), served)
+
+    @app.post("/recommend", response_model=BatchResponse, responses=ERROR_RESPONSES)
+    async def recommend_many(body: BatchRequest) -> Response:
+        """Top-n items for many users at once (the fast path for bulk work)."""
+        _check_size(len(body.user_ids), settings.max_batch, "user_ids")
+        _check_n(body.n, settings.max_n)
+        served = holder.current
+        return await run_in_threadpool(_batch, served, body.user_ids, body.n, policy)
+
+    @app.post("/recommend/history", response_model=HistoryResponse, responses=ERROR_RESPONSES)
+    async def recommend_history(body: HistoryRequest) -> Response:
+        """Top-n items for a user not in the model, from the items they interacted with
+        (fold-in, for models that support it; 422 ``not_supported`` otherwise). Unknown
+        item ids are ignored; a history with no known item is a 422."""
+        _check_size(len(body.items), settings.max_batch, "items")
+        _check_n(body.n, settings.max_n)
+        served = holder.current
+        model = served.model
+        history = [model.item_ids_.coerce(item) for item in body.items]
+        weights = None if body.weights is None else [body.weights]
+        recs = model.recommend_from_histories([history], body.n, weights=weights)
+        mask = recs.mask[0]
+        payload = {"items": _ids(recs.items[0][mask]), "scores": recs.scores[0][mask]}
+        return _json(payload, served)
+
+    @app.get(
+        "/similar",
+        response_model=Similar,
+        responses=ERROR_RESPONSES,
+        openapi_extra=_query_schema("item_id", "the item's id", settings.max_n),
+    )
+    async def similar(request: Request) -> Response:
+        """The items most similar to an item (for models with item vectors or similarities)."""
+        served = holder.current
+        text, n = _read_query(request, "item_id", settings.max_n)
+        item = served.model.item_ids_.coerce(text)
+        return _json({"item_id": item, "items": served.model.similar_items(item, n)}, served)
+
+    @app.get("/healthz", response_model=Health)
+    async def healthz() -> Response:
+        """Liveness: the server is up and has a model."""
+        served = holder.current
+        return _json({"status": "ok", "generation": served.generation}, served)
+
+    @app.get("/info")
+    async def info() -> Response:
+        """The model being served (from its file), and the server's settings."""
+        served = holder.current
+        limits = {"unknown_users": policy, "max_n": settings.max_n,
+                  "max_batch": settings.max_batch}  # fmt: skip
+        return _json({**served.describe(), "server": limits}, served)
+
+    if settings.reload_endpoint:
+
+        @app.post("/admin/reload", responses={409: ERROR_RESPONSES[422] | {"description": "the "
+                  "file could not be loaded; the old model keeps serving"}})  # fmt: skip
+        async def reload() -> Response:
+            """Loads the model file again (e.g. after it was replaced) and serves it to new
+            requests; requests in flight finish on the old model."""
+            served = await run_in_threadpool(holder.reload)
+            return _json(served.describe(), served)
+
+    return app
+
+
+def run(
+    settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "warning"
+) -> None:
+    """Serves ``settings.model_path`` with uvicorn until interrupted (SIGINT/SIGTERM)."""
+    import uvicorn
+
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, log_level=log_level, access_log=False, timeout_graceful_shutdown=10
+    )
+    # Bound here, so that a busy port is an OSError the CLI reports in one line.
+    uvicorn.Server(config).run(sockets=[_listen(host, port)])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+# ---------------------------------------------------------------- helpers
+def _lifespan(
+    holder: ModelHolder,
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        pending: set[asyncio.Future[Any]] = set()
+
+        def on_hangup() -> None:
+            task = asyncio.ensure_future(_reload_logged(holder))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+        # Signals reach only the main thread (a server run in a thread has no SIGHUP).
+        hangup = hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread()
+        if hangup:
+            loop.add_signal_handler(signal.SIGHUP, on_hangup)
+        # What exists now (the model, the libraries) lives as long as the server: keeping
+        # it out of the garbage collector's scans shortens the pauses that set p99.
+        gc.freeze()
+        try:
+            yield
+        finally:
+            if hangup:
+                loop.remove_signal_handler(signal.SIGHUP)
+
+    return lifespan
+
+
+async def _reload_logged(holder: ModelHolder) -> None:
+    try:
+        served = await asyncio.to_thread(holder.reload)
+    except ModelFileError as exc:
+        logger.error("reload failed, the old model keeps serving: %s", exc)
+    else:
+        logger.warning("reloaded %s (generation %d)", holder.path, served.generation)
+
+
+def _one(user: Any) -> np.ndarray:
+    return np.asarray([user], dtype=np.int64 if isinstance(user, int) else str)
+
+
+def _ids(values: np.ndarray) -> Any:
+    # orjson writes int and float arrays itself; it does not take NumPy strings.
+    return values if values.dtype.kind in "iu" else values.tolist()
+
+
+def _row(recs: Recommendations, i: int, user: Any, served: Served) -> dict[str, Any]:
+    mask = recs.mask[i]
+    known = bool(served.model.user_ids_.index_of(user, missing="ignore") >= 0)
+    return {"user_id": user, "items": _ids(recs.items[i][mask]), "scores": recs.scores[i][mask],
+            "known": known}  # fmt: skip
+
+
+def _batch(served: Served, user_ids: list[Any], n: int, policy: str) -> Response:
+    model = served.model
+    users = [model.user_ids_.coerce(u) for u in user_ids]
+    array = np.asarray(users, dtype=np.int64 if model.user_ids_.kind == "int" else str)
+    recs = model.recommend_batch(array, n, unknown=policy)  # type: ignore[arg-type]
+    known = model.user_ids_.to_index(array, missing="ignore") >= 0
+    counts = recs.mask.sum(axis=1).tolist()
+    items = recs.items.tolist()
+    scores = recs.scores.tolist()
+    results = [
+        {"user_id": u, "items": items[i][:c], "scores": scores[i][:c], "known": bool(known[i])}
+        for i, (u, c) in enumerate(zip(users, counts, strict=True))
+    ]
+    return _json({"results": results}, served)
+
+
+def _json(payload: Any, served: Served) -> Response:
+    return Response(
+        orjson.dumps(payload, option=_NUMPY),
+        media_type="application/json",
+        headers={"x-model-tag": served.tag},
+    )
+
+
+def _read_query(request: Request, id_name: str, max_n: int) -> tuple[str, int]:
+    params = request.query_params
+    text = params.get(id_name)
+    if not text:
+        raise ParameterError(f"{id_name}: expected an id in the query, received none")
+    raw_n = params.get("n")
+    if raw_n is None:
+        return text, min(10, max_n)
+    try:
+        n = int(raw_n)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= max_n:
+        raise ParameterError(f"n: expected an integer from 1 to {max_n}, received {raw_n!r}")
+    return text, n
+
+
+def _query_schema(id_name: str, description: str, max_n: int) -> dict[str, Any]:
+    id_schema = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+    n_schema = {"type": "integer", "minimum": 1, "maximum": max_n, "default": 10}
+    return {
+        "parameters": [
+            {"name": id_name, "in": "query", "required": True, "schema": id_schema,
+             "description": description},
+            {"name": "n", "in": "query", "required": False, "schema": n_schema,
+             "description": "how many items"},
+        ]
+    }  # fmt: skip
+
+
+def _check_size(size: int, limit: int, name: str) -> None:
+    if size > limit:
+        raise errors.RequestTooLarge(f"{name}: at most {limit} per request, received {size}")
+
+
+def _check_n(n: int, limit: int) -> None:
+    if n > limit:
+        raise ParameterError(f"n: expected an integer <= {limit}, received {n}")
+
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class _BodyLimit:
+    """Refuses request bodies announced as larger than ``max_bytes`` (413), before
+    anything reads them."""
+
+    def __init__(
+        self, app: Callable[[Scope, Receive, Send], Awaitable[None]], max_bytes: int
+    ) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] != "GET":
+            for key, value in scope["headers"]:
+                if key == b"content-length" and not (
+                    value.isdigit() and int(value) <= self.max_bytes
+                ):
+                    response = errors.error_response(
+                        413, "too_large", f"expected a body of at most {self.max_bytes} bytes"
+                    )
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
