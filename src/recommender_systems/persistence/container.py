@@ -15,7 +15,7 @@ Every byte is covered: the header by its SHA-256, each array by its own SHA-256
 (listed in the header), the padding must be zeros, and the file length must be
 exactly what the header announces. Arrays are read with ``np.frombuffer`` over a
 copy-on-write memory map (or over bytes read into memory), never unpickled.
-See docs/decisions/0001-model-file-format.md for why.
+See docs/decisions/0005-model-file-format.md for why.
 """
 
 from __future__ import annotations
