@@ -10,7 +10,7 @@ from recommender_systems.base import _csr_rows
 @pytest.mark.parametrize("seed", range(5))
 def test_csr_rows_equals_fancy_indexing(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    matrix = sp.random(40, 30, density=0.1, format="csr", dtype=np.float32, random_state=seed)
+    matrix = sp.csr_matrix(sp.random(40, 30, density=0.1, dtype=np.float32, random_state=seed))
     matrix.indptr = matrix.indptr.astype(np.int64)
     for size in (0, 1, 2, 17, 60):
         rows = rng.integers(0, 40, size=size)  # duplicates and empty rows included

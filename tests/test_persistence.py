@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -76,7 +76,9 @@ def assert_same_value(a: Any, b: Any, where: str = "state") -> None:
     elif isinstance(a, np.generic):
         assert a.dtype == b.dtype and (a == b or (np.isnan(a) and np.isnan(b))), where
     elif sp.issparse(a):
-        assert a.format == b.format and a.shape == b.shape, where
+        # issparse narrows to SparseABC, which the stubs give no attributes.
+        left, right = cast(Any, a), cast(Any, b)
+        assert left.format == right.format and left.shape == right.shape, where
         for part in ("data", "indices", "indptr"):
             assert_same_value(getattr(a, part), getattr(b, part), f"{where}.{part}")
     elif isinstance(a, IdMap):
@@ -367,7 +369,11 @@ def test_malformed_values_are_refused(tmp_path: Path, node: Any) -> None:
 
 
 def test_out_of_bounds_sparse_indices_are_refused(tmp_path: Path) -> None:
-    arrays = [np.ones(2, np.float32), np.array([0, 9], np.int32), np.array([0, 2], np.int64)]
+    arrays: list[np.ndarray] = [
+        np.ones(2, np.float32),
+        np.array([0, 9], np.int32),
+        np.array([0, 2], np.int64),
+    ]
     node = {"$": "sparse", "format": "csr", "container": "matrix", "shape": [1, 3],
             "data": 0, "indices": 1, "indptr": 2}  # fmt: skip
     model = {

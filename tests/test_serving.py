@@ -263,7 +263,7 @@ def test_no_request_fails_while_reloading(tmp_path: Path, synthetic: pd.DataFram
         stop = time.monotonic() + 3
 
         def hammer(offset: int) -> list[int]:
-            statuses = []
+            statuses: list[int] = []
             i = offset
             while time.monotonic() < stop and len(statuses) < 2000:
                 user = users[i % len(users)]
