@@ -210,3 +210,16 @@ def test_non_finite_sparse_values() -> None:
     m = sp.csr_matrix(np.array([[np.nan, 1.0]]))
     with pytest.raises(DataError, match="finite"):
         Interactions.from_sparse(m)
+
+
+def test_with_items_appends_empty_columns_for_new_ids(tiny: pd.DataFrame) -> None:
+    data = Interactions.from_frame(tiny)
+    wider = data.with_items([5, 9, 7, 9])  # 5 is known; 9 twice
+    assert wider.item_ids.ids.tolist() == [1, 2, 3, 4, 5, 9, 7]
+    assert wider.matrix.shape == (4, 7) and wider.matrix[:, 5:].nnz == 0
+    assert (wider.matrix[:, :5] != data.matrix).nnz == 0
+    assert np.array_equal(wider.timestamps, data.timestamps)  # type: ignore[arg-type]
+    assert wider.feedback == data.feedback
+    assert data.with_items([1, 2]) is data
+    with pytest.raises(DataError, match=r"item_ids: expected int ids .* received str ids"):
+        data.with_items(["x"])

@@ -85,7 +85,7 @@ class Recommender(Params, abc.ABC):
         ``callback(epoch)`` after each epoch with its number, loss and duration.
         Returns ``self``. If training fails, the model is left unfitted.
         """
-        interactions = as_interactions(data)
+        interactions = self._catalogue(as_interactions(data))
         self._reset()
         self._training = Training(progress, callback)
         try:
@@ -102,6 +102,12 @@ class Recommender(Params, abc.ABC):
         finally:
             del self._training
         return self
+
+    def _catalogue(self, data: Interactions) -> Interactions:
+        """The interactions the model is fitted on: ``data`` itself, unless the model
+        knows items the data lacks (content-based models add their cold items with
+        :meth:`Interactions.with_items`). Must not change the model."""
+        return data
 
     @abc.abstractmethod
     def _fit(self, data: Interactions) -> None:
