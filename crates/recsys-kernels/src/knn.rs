@@ -227,8 +227,8 @@ impl RowJob<'_> {
             }
         }
 
-        s.candidates.clear();
-        let take = |j: usize, acc: &mut [f32], candidates: &mut Vec<(f32, u32)>| {
+        let mut best = Best::new(self.k, &mut s.candidates);
+        let mut take = |j: usize, acc: &mut [f32]| {
             // Reading resets the slot, so a column listed twice is counted once.
             let dot = std::mem::take(&mut acc[j]);
             if dot == 0.0 || (self.exclude_diagonal && j == i) {
@@ -236,31 +236,72 @@ impl RowJob<'_> {
             }
             let value = self.measure.apply(i, j, dot);
             if value != 0.0 && value.is_finite() {
-                candidates.push((value, j as u32));
+                best.offer(value, j as u32);
             }
         };
         if dense {
             for j in 0..n_cols {
                 if s.acc[j] != 0.0 {
-                    take(j, &mut s.acc, &mut s.candidates);
+                    take(j, &mut s.acc);
                 }
             }
         } else {
-            for t in 0..s.touched.len() {
-                let j = s.touched[t] as usize;
-                take(j, &mut s.acc, &mut s.candidates);
+            for &j in &s.touched {
+                take(j as usize, &mut s.acc);
             }
             s.touched.clear();
         }
-
-        let best_first = |x: &(f32, u32), y: &(f32, u32)| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1));
-        if s.candidates.len() > self.k {
-            s.candidates.select_nth_unstable_by(self.k - 1, best_first);
-            s.candidates.truncate(self.k);
-        }
+        best.finish();
         let mut kept: Vec<(i32, f32)> = s.candidates.iter().map(|&(v, j)| (j as i32, v)).collect();
         kept.sort_unstable_by_key(|&(j, _)| j);
         kept
+    }
+}
+
+/// The `k` best `(value, column)` pairs seen so far: larger values first, ties to
+/// the lower column. Candidates pile up in a buffer that is cut back to the best
+/// `k` whenever it holds `4k`; after a cut, anything below the `k`-th value is
+/// turned away at once, so a long row costs little more than one comparison per
+/// candidate.
+struct Best<'a> {
+    k: usize,
+    buffer: &'a mut Vec<(f32, u32)>,
+    threshold: f32,
+}
+
+impl<'a> Best<'a> {
+    fn new(k: usize, buffer: &'a mut Vec<(f32, u32)>) -> Self {
+        buffer.clear();
+        Self {
+            k,
+            buffer,
+            threshold: f32::NEG_INFINITY,
+        }
+    }
+
+    #[inline]
+    fn offer(&mut self, value: f32, column: u32) {
+        // Equal values are kept: in a sparse row, columns do not arrive in order.
+        if value >= self.threshold {
+            self.buffer.push((value, column));
+            if self.buffer.len() >= 4 * self.k.max(8) {
+                self.cut();
+                self.threshold = self.buffer[self.k - 1].0;
+            }
+        }
+    }
+
+    fn cut(&mut self) {
+        if self.buffer.len() > self.k {
+            let best_first =
+                |x: &(f32, u32), y: &(f32, u32)| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1));
+            self.buffer.select_nth_unstable_by(self.k - 1, best_first);
+            self.buffer.truncate(self.k);
+        }
+    }
+
+    fn finish(mut self) {
+        self.cut();
     }
 }
 
