@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from recommender_systems import datasets, metrics, split
 from recommender_systems.base import Recommender
 from recommender_systems.baselines import MeanRating, MostPopular
+from recommender_systems.content import ContentBased, text_features
 from recommender_systems.data import (
     build_sparse_user_item_matrix,
     build_user_item_matrix,
@@ -24,8 +25,10 @@ from recommender_systems.data import (
     split_ratings,
 )
 from recommender_systems.datasets import load_movielens_100k
+from recommender_systems.ease import EASE
 from recommender_systems.errors import (
     DataError,
+    InsufficientMemoryError,
     NotFittedError,
     NotSupportedError,
     ParameterError,
@@ -34,6 +37,7 @@ from recommender_systems.errors import (
     UnknownUserError,
 )
 from recommender_systems.evaluation import Evaluation, evaluate
+from recommender_systems.hybrid import HybridBook, HybridRecommender
 from recommender_systems.idmap import IdMap
 from recommender_systems.interactions import Interactions
 from recommender_systems.kernels import backend as kernel_backend
@@ -46,6 +50,7 @@ from recommender_systems.metrics import (
     precision_at_k,
     recall_at_k,
 )
+from recommender_systems.neighborhood import ItemKNN, RP3beta, UserKNN
 from recommender_systems.progress import Epoch, show_progress
 from recommender_systems.recommendations import Recommendations
 from recommender_systems.registry import algorithms, create, get_algorithm
@@ -57,21 +62,29 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 __all__ = [
+    "EASE",
+    "ContentBased",
     "DataError",
     "Epoch",
     "Evaluation",
+    "HybridBook",
+    "HybridRecommender",
     "IdMap",
+    "InsufficientMemoryError",
     "Interactions",
+    "ItemKNN",
     "MeanRating",
     "MostPopular",
     "NotFittedError",
     "NotSupportedError",
     "ParameterError",
+    "RP3beta",
     "Recommendations",
     "Recommender",
     "RecsysError",
     "UnknownItemError",
     "UnknownUserError",
+    "UserKNN",
     "__version__",
     "algorithms",
     "average_precision_at_k",
@@ -96,4 +109,5 @@ __all__ = [
     "show_progress",
     "split",
     "split_ratings",
+    "text_features",
 ]
