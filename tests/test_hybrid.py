@@ -191,3 +191,13 @@ def test_hybrid_book_weights_and_defaults(tmp_path: Path) -> None:
     assert HybridBook().fit(ratings).recommend(2) == [2]
     with pytest.raises(ParameterError, match="knn_weight, content_weight"):
         HybridBook(knn_weight=0, content_weight=0).fit(ratings)
+
+
+def test_a_failed_refit_leaves_the_model_unfitted(data: Interactions) -> None:
+    hybrid = HybridRecommender([ItemKNN(k=5), MostPopular()], weights=np.array([2.0, 1.0]))
+    hybrid.fit(data)
+    assert hybrid.weights_.tolist() == [2.0, 1.0]
+    hybrid.set_params(models=[])
+    with pytest.raises(ParameterError, match="models"):
+        hybrid.fit(data)
+    assert not hybrid.is_fitted

@@ -85,10 +85,11 @@ class Recommender(Params, abc.ABC):
         ``callback(epoch)`` after each epoch with its number, loss and duration.
         Returns ``self``. If training fails, the model is left unfitted.
         """
-        interactions = self._catalogue(as_interactions(data))
+        interactions = as_interactions(data)
         self._reset()
         self._training = Training(progress, callback)
         try:
+            interactions = self._catalogue(interactions)
             self.user_ids_ = interactions.user_ids
             self.item_ids_ = interactions.item_ids
             self.user_items_ = interactions.matrix

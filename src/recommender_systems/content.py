@@ -42,7 +42,7 @@ from recommender_systems.errors import DataError
 from recommender_systems.idmap import normalize_ids
 from recommender_systems.interactions import ITEM_COL, Interactions
 from recommender_systems.registry import register
-from recommender_systems.weighting import normalize_rows, row_norms, tfidf_weight
+from recommender_systems.weighting import binarize, normalize_rows, row_norms, tfidf_weight
 
 FeatureKind = Literal["tfidf", "count", "binary"]
 
@@ -308,7 +308,7 @@ def text_features(
         shape=(len(texts), len(vocabulary)),
     )
     if kind == "binary":
-        matrix.data[:] = 1.0
+        matrix = binarize(matrix)
     elif kind == "tfidf":
         matrix = normalize_rows(tfidf_weight(matrix), "l2")
     frame: pd.DataFrame = cast(Any, pd.DataFrame).sparse.from_spmatrix(

@@ -46,7 +46,7 @@ class EASE(ItemItemModel):
         dtype: ``"float64"`` (default) or ``"float32"``, which halves the memory
             (``n_items**2 * 4`` bytes) and the time at a small cost in precision.
 
-    Fitting needs about ``n_items**2 * itemsize`` bytes (2.9 GB in float64 for
+    Fitting needs about ``n_items**2 * itemsize`` bytes (3.2 GB in float64 for
     20,000 items); when that exceeds the memory available it raises
     :class:`~recommender_systems.errors.InsufficientMemoryError` before allocating.
     Linear algebra runs on NumPy's BLAS/LAPACK threads.

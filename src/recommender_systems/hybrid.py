@@ -91,14 +91,16 @@ class HybridRecommender(Recommender):
             )
         if self.weights is None:
             return list(models), [1.0] * len(models)
-        if isinstance(self.weights, str | bytes) or not isinstance(self.weights, Sequence):
+        if isinstance(self.weights, str | bytes) or not isinstance(
+            self.weights, Sequence | np.ndarray
+        ):
             raise ParameterError(f"weights: expected a list of numbers, received {self.weights!r}")
-        if len(self.weights) != len(models):
+        values = list(self.weights)
+        if len(values) != len(models):
             raise ParameterError(
-                f"weights: expected one weight per model ({len(models)}), received "
-                f"{len(self.weights)}"
+                f"weights: expected one weight per model ({len(models)}), received {len(values)}"
             )
-        weights = [check_non_negative_float(w, "weights") for w in self.weights]
+        weights = [check_non_negative_float(w, "weights") for w in values]
         if sum(weights) == 0:
             raise ParameterError("weights: expected at least one weight > 0, received all 0")
         return list(models), weights

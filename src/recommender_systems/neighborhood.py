@@ -36,6 +36,7 @@ from recommender_systems.registry import register
 from recommender_systems.weighting import (
     BM25_B,
     BM25_K1,
+    binarize,
     bm25_weight,
     normalize_rows,
     row_norms,
@@ -61,11 +62,7 @@ class ItemItemModel(Recommender):
     similarity_: sp.csr_matrix | np.ndarray
 
     def _history(self, rows: sp.csr_matrix) -> sp.csr_matrix:
-        if not self.binary:
-            return rows
-        ones = sp.csr_matrix(rows, dtype=np.float32, copy=True)
-        ones.data[:] = 1.0
-        return ones
+        return binarize(rows) if self.binary else rows
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return self._scores_for_history(self._history(self.user_items_[users]))
@@ -115,8 +112,7 @@ def neighbours(
             weighted, weighted.T.tocsr(), k, exclude_diagonal=True, n_threads=n_threads
         )
     if similarity == "jaccard":
-        weighted = sp.csr_matrix(rows, dtype=np.float32, copy=True)
-        weighted.data[:] = 1.0
+        weighted = binarize(rows)
         norms = np.diff(weighted.indptr).astype(np.float32)
     else:
         weighted = tfidf_weight(rows) if similarity == "tfidf" else rows

@@ -57,6 +57,13 @@ def tfidf_weight(docs: sp.csr_matrix | sp.csr_array) -> sp.csr_matrix:
     return _float32(matrix)
 
 
+def binarize(matrix: sp.csr_matrix | sp.csr_array) -> sp.csr_matrix:
+    """A float32 copy with every stored value set to 1."""
+    ones = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    ones.data[:] = 1.0
+    return ones
+
+
 def row_norms(matrix: sp.csr_matrix | sp.csr_array) -> np.ndarray:
     """The Euclidean norm of each row (float32)."""
     squared = sp.csr_matrix(matrix, dtype=np.float64).multiply(matrix).sum(axis=1)
