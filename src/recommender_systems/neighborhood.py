@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -130,24 +130,40 @@ def neighbours(
     )
 
 
-def _check_similarity(
-    similarity: object, shrink: object, bm25_k1: object, bm25_b: object
-) -> tuple[Similarity, float, float, float]:
-    """Validated ``(similarity, shrink, bm25_k1, bm25_b)`` shared by ItemKNN and UserKNN."""
-    kind = cast(Similarity, check_choice(similarity, "similarity", SIMILARITIES))
-    shrink_value = check_non_negative_float(shrink, "shrink")
-    if kind == "bm25" and shrink_value != 0:
-        raise ParameterError(
-            "shrink: applies to the normalised similarities (cosine, tfidf, jaccard); "
-            f"with similarity='bm25' expected 0, received {shrink!r}"
+class KNNModel(Recommender):
+    """What ItemKNN and UserKNN share: the hyperparameters ``k``, ``similarity``,
+    ``shrink``, ``bm25_k1``, ``bm25_b``, ``n_threads``, and the neighbour search."""
+
+    k: int
+    similarity: Similarity
+    shrink: float
+    bm25_k1: float
+    bm25_b: float
+    n_threads: int
+
+    def _neighbours(self, rows: sp.csr_matrix) -> sp.csr_matrix:
+        """:func:`neighbours` of ``rows`` with the validated hyperparameters."""
+        k = check_positive_int(self.k, "k")
+        kind = check_choice(self.similarity, "similarity", SIMILARITIES)
+        shrink = check_non_negative_float(self.shrink, "shrink")
+        if kind == "bm25" and shrink != 0:
+            raise ParameterError(
+                "shrink: applies to the normalised similarities (cosine, tfidf, jaccard); "
+                f"with similarity='bm25' expected 0, received {self.shrink!r}"
+            )
+        return neighbours(
+            rows,
+            k,
+            kind,
+            shrink=shrink,
+            bm25_k1=check_non_negative_float(self.bm25_k1, "bm25_k1"),
+            bm25_b=check_float(self.bm25_b, "bm25_b", minimum=0.0, maximum=1.0),
+            n_threads=check_non_negative_int(self.n_threads, "n_threads"),
         )
-    k1 = check_non_negative_float(bm25_k1, "bm25_k1")
-    b = check_float(bm25_b, "bm25_b", minimum=0.0, maximum=1.0)
-    return kind, shrink_value, k1, b
 
 
 @register("item-knn", family="neighborhood", summary="Item-item k-nearest neighbours")
-class ItemKNN(ItemItemModel):
+class ItemKNN(ItemItemModel, KNNModel):
     """Item-based k-nearest neighbours: an item scores the sum of its similarities
     to the items the user has, weighted by the user's values (ratings, counts).
 
@@ -192,19 +208,13 @@ class ItemKNN(ItemItemModel):
         self.n_threads = n_threads
 
     def _fit(self, data: Interactions) -> None:
-        k = check_positive_int(self.k, "k")
-        kind, shrink, k1, b = _check_similarity(
-            self.similarity, self.shrink, self.bm25_k1, self.bm25_b
-        )
         normalize = check_bool(self.normalize, "normalize")
-        n_threads = check_non_negative_int(self.n_threads, "n_threads")
-        items = data.matrix.T.tocsr()
-        sims = neighbours(items, k, kind, shrink=shrink, bm25_k1=k1, bm25_b=b, n_threads=n_threads)
+        sims = self._neighbours(data.matrix.T.tocsr())  # items described by their users
         self.similarity_ = normalize_rows(sims, "l1") if normalize else sims
 
 
 @register("user-knn", family="neighborhood", summary="User-user k-nearest neighbours")
-class UserKNN(Recommender):
+class UserKNN(KNNModel):
     """User-based k-nearest neighbours: an item scores the similarity-weighted sum of
     the values the user's ``k`` most similar users gave it.
 
@@ -238,14 +248,7 @@ class UserKNN(Recommender):
     neighbours_: sp.csr_matrix
 
     def _fit(self, data: Interactions) -> None:
-        k = check_positive_int(self.k, "k")
-        kind, shrink, k1, b = _check_similarity(
-            self.similarity, self.shrink, self.bm25_k1, self.bm25_b
-        )
-        n_threads = check_non_negative_int(self.n_threads, "n_threads")
-        self.neighbours_ = neighbours(
-            data.matrix, k, kind, shrink=shrink, bm25_k1=k1, bm25_b=b, n_threads=n_threads
-        )
+        self.neighbours_ = self._neighbours(data.matrix)  # users described by their items
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         # Items none of the neighbours has are not recommended (-inf).
