@@ -11,10 +11,7 @@ import scipy.sparse as sp
 
 from recommender_systems import DataError, Interactions
 from recommender_systems.interactions import as_interactions
-
-
-def same_matrix(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
-    return a.shape == b.shape and np.array_equal(a.toarray(), b.toarray())
+from tests.helpers import same_sparse
 
 
 def test_from_pandas_builds_sorted_float32_csr(tiny: pd.DataFrame) -> None:
@@ -59,7 +56,7 @@ def test_other_frame_types_give_the_same_result(tiny: pd.DataFrame, convert: obj
     expected = Interactions.from_frame(tiny)
     got = Interactions.from_frame(convert(tiny))  # type: ignore[operator]
     assert got.user_ids == expected.user_ids and got.item_ids == expected.item_ids
-    assert same_matrix(got.matrix, expected.matrix)
+    assert same_sparse(got.matrix, expected.matrix)
     assert np.array_equal(got.timestamps, expected.timestamps)  # type: ignore[arg-type]
 
 
@@ -70,7 +67,7 @@ def test_from_files(tiny: pd.DataFrame, tmp_path: Path) -> None:
     tiny.to_parquet(tmp_path / "x.parquet")
     for name in ("x.csv", "x.tsv", "x.parquet"):
         got = Interactions.from_file(tmp_path / name)
-        assert same_matrix(got.matrix, expected.matrix), name
+        assert same_sparse(got.matrix, expected.matrix), name
         assert got.user_ids == expected.user_ids
 
 
@@ -214,3 +211,16 @@ def test_non_finite_sparse_values() -> None:
     m = sp.csr_matrix(np.array([[np.nan, 1.0]]))
     with pytest.raises(DataError, match="finite"):
         Interactions.from_sparse(m)
+
+
+def test_with_items_appends_empty_columns_for_new_ids(tiny: pd.DataFrame) -> None:
+    data = Interactions.from_frame(tiny)
+    wider = data.with_items([5, 9, 7, 9])  # 5 is known; 9 twice
+    assert wider.item_ids.ids.tolist() == [1, 2, 3, 4, 5, 9, 7]
+    assert wider.matrix.shape == (4, 7) and wider.matrix[:, 5:].nnz == 0
+    assert same_sparse(wider.matrix[:, :5], data.matrix)
+    assert np.array_equal(wider.timestamps, data.timestamps)  # type: ignore[arg-type]
+    assert wider.feedback == data.feedback
+    assert data.with_items([1, 2]) is data
+    with pytest.raises(DataError, match=r"item_ids: expected int ids .* received str ids"):
+        data.with_items(["x"])

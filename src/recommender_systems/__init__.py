@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from recommender_systems import datasets, metrics, split
 from recommender_systems.base import Recommender
 from recommender_systems.baselines import MeanRating, MostPopular
+from recommender_systems.content import ContentBased, text_features
 from recommender_systems.data import (
     build_sparse_user_item_matrix,
     build_user_item_matrix,
@@ -24,8 +25,10 @@ from recommender_systems.data import (
     split_ratings,
 )
 from recommender_systems.datasets import load_movielens_100k
+from recommender_systems.ease import EASE
 from recommender_systems.errors import (
     DataError,
+    InsufficientMemoryError,
     ModelFileError,
     NotFittedError,
     NotSupportedError,
@@ -35,6 +38,7 @@ from recommender_systems.errors import (
     UnknownUserError,
 )
 from recommender_systems.evaluation import Evaluation, evaluate
+from recommender_systems.hybrid import HybridBook, HybridRecommender
 from recommender_systems.idmap import IdMap
 from recommender_systems.interactions import Interactions
 from recommender_systems.kernels import backend as kernel_backend
@@ -47,6 +51,7 @@ from recommender_systems.metrics import (
     precision_at_k,
     recall_at_k,
 )
+from recommender_systems.neighborhood import ItemKNN, RP3beta, UserKNN
 from recommender_systems.persistence import load, read_info, save
 from recommender_systems.progress import Epoch, show_progress
 from recommender_systems.recommendations import Recommendations
@@ -59,22 +64,30 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 __all__ = [
+    "EASE",
+    "ContentBased",
     "DataError",
     "Epoch",
     "Evaluation",
+    "HybridBook",
+    "HybridRecommender",
     "IdMap",
+    "InsufficientMemoryError",
     "Interactions",
+    "ItemKNN",
     "MeanRating",
     "ModelFileError",
     "MostPopular",
     "NotFittedError",
     "NotSupportedError",
     "ParameterError",
+    "RP3beta",
     "Recommendations",
     "Recommender",
     "RecsysError",
     "UnknownItemError",
     "UnknownUserError",
+    "UserKNN",
     "__version__",
     "algorithms",
     "average_precision_at_k",
@@ -102,4 +115,5 @@ __all__ = [
     "show_progress",
     "split",
     "split_ratings",
+    "text_features",
 ]

@@ -13,3 +13,19 @@ def topk(
     exclude_indices: npt.NDArray[np.int32] | None = None,
     n_threads: int = 0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
+def sparse_topk_product(
+    a_indptr: npt.NDArray[np.int64],
+    a_indices: npt.NDArray[np.int32],
+    a_data: npt.NDArray[np.float32],
+    b_indptr: npt.NDArray[np.int64],
+    b_indices: npt.NDArray[np.int32],
+    b_data: npt.NDArray[np.float32],
+    n_cols: int,
+    k: int,
+    measure: str = "dot",
+    row_norms: npt.NDArray[np.float32] | None = None,
+    col_norms: npt.NDArray[np.float32] | None = None,
+    shrink: float = 0.0,
+    exclude_diagonal: bool = False,
+    n_threads: int = 0,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...

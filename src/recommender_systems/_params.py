@@ -63,11 +63,19 @@ class Params:
             p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
         }
         shown = [
-            f"{name}={value!r}"
+            f"{name}={_short_repr(value)}"
             for name, value in self.get_params().items()
             if not _same(value, defaults.get(name, inspect.Parameter.empty))
         ]
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _short_repr(value: Any) -> str:
+    """``repr``, except that a table hyperparameter shows its shape, not its content."""
+    if hasattr(value, "shape") and hasattr(value, "columns"):  # a DataFrame
+        rows, columns = value.shape
+        return f"<{type(value).__name__}: {rows} rows x {columns} columns>"
+    return repr(value)
 
 
 def _clone_value(value: Any) -> Any:

@@ -93,6 +93,7 @@ class Recommender(Params, abc.ABC):
         self._reset()
         self._training = Training(progress, callback)
         try:
+            interactions = self._catalogue(interactions)
             self.user_ids_ = interactions.user_ids
             self.item_ids_ = interactions.item_ids
             self.user_items_ = interactions.matrix
@@ -107,6 +108,12 @@ class Recommender(Params, abc.ABC):
         finally:
             del self._training
         return self
+
+    def _catalogue(self, data: Interactions) -> Interactions:
+        """The interactions the model is fitted on: ``data`` itself, unless the model
+        knows items the data lacks (content-based models add their cold items with
+        :meth:`Interactions.with_items`). Must not change the model."""
+        return data
 
     @abc.abstractmethod
     def _fit(self, data: Interactions) -> None:

@@ -184,6 +184,38 @@ class Interactions:
             duplicates="error",
         )
 
+    def with_items(self, item_ids: npt.ArrayLike) -> Interactions:
+        """These interactions with the ``item_ids`` they lack appended as items nobody
+        interacted with (empty columns). Existing items keep their indices.
+
+        Content-based models use this to recommend items that have features but no
+        interactions yet ("cold" items).
+
+        Example:
+            >>> import pandas as pd
+            >>> data = Interactions.from_frame(pd.DataFrame({"user_id": [1], "item_id": [5]}))
+            >>> data.with_items([5, 9]).item_ids.ids.tolist()
+            [5, 9]
+        """
+        extra = normalize_ids(item_ids, "item_ids")
+        kind = "str" if extra.dtype.kind == "U" else "int"
+        if extra.size and kind != self._items.kind:
+            raise DataError(
+                f"item_ids: expected {self._items.kind} ids like the interactions' item "
+                f"ids, received {kind} ids such as {extra[0].item()!r}"
+            )
+        new = pd.unique(extra[self._items.to_index(extra, missing="ignore") < 0])
+        if new.size == 0:
+            return self
+        ids = IdMap(np.concatenate([self._items.ids, new]), name=ITEM_COL)
+        matrix = sp.csr_matrix(
+            (self._matrix.data, self._matrix.indices, self._matrix.indptr),
+            shape=(self.n_users, len(ids)),
+        )
+        return Interactions(
+            matrix, self._users, ids, timestamps=self._timestamps, feedback=self._feedback
+        )
+
     # ------------------------------------------------------------ constructors
     @classmethod
     def from_frame(

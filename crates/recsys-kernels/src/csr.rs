@@ -87,6 +87,11 @@ impl<'a> CsrView<'a> {
         self.indices.len()
     }
 
+    /// Whether the view was built with values.
+    pub fn has_data(&self) -> bool {
+        self.data.is_some()
+    }
+
     fn bounds(&self, row: usize) -> std::ops::Range<usize> {
         // Validated in `new`: non-negative, non-decreasing, last == nnz.
         self.indptr[row] as usize..self.indptr[row + 1] as usize

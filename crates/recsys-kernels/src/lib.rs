@@ -4,6 +4,7 @@
 
 pub mod csr;
 pub mod error;
+pub mod knn;
 pub mod pool;
 pub mod topk;
 

@@ -4,11 +4,13 @@
 use pyo3::prelude::*;
 
 mod args;
+mod knn;
 mod topk;
 
 #[pymodule]
 fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(knn::sparse_topk_product, m)?)?;
     m.add_function(wrap_pyfunction!(topk::topk, m)?)?;
     Ok(())
 }

@@ -1,0 +1,86 @@
+"""Term weighting of sparse "documents x terms" matrices: BM25 and TF-IDF.
+
+Neighbourhood models weight the rows they compare (an item is a document whose
+terms are the users who interacted with it), and :func:`~recommender_systems.content.text_features`
+weights words in item descriptions; both use these functions.
+
+Example:
+    >>> import numpy as np, scipy.sparse as sp
+    >>> docs = sp.csr_matrix(np.array([[1, 1], [0, 1]], dtype=np.float32))
+    >>> [[round(float(v), 3) for v in row] for row in tfidf_weight(docs).toarray()]
+    [[1.405, 1.0], [0.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+#: The usual BM25 parameters (Robertson et al.; also Lucene's and implicit's).
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+
+def bm25_weight(
+    docs: sp.csr_matrix | sp.csr_array, k1: float = BM25_K1, b: float = BM25_B
+) -> sp.csr_matrix:
+    """Okapi BM25 weights of a documents x terms matrix of counts (float32 CSR).
+
+    ``tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / mean_length)) * idf`` with
+    Lucene's ``idf = ln(1 + (n_docs - df + 0.5) / (df + 0.5))``, which stays positive
+    even for a term held by every document. ``length`` is the document's sum of
+    counts.
+    """
+    matrix = sp.csr_matrix(docs, dtype=np.float64, copy=True)
+    n_docs = matrix.shape[0]
+    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+    lengths = np.asarray(matrix.sum(axis=1)).ravel()
+    mean_length = lengths.mean() if lengths.size and lengths.mean() > 0 else 1.0
+    norm = k1 * (1.0 - b + b * lengths / mean_length)
+    rows = np.repeat(np.arange(n_docs), np.diff(matrix.indptr))
+    tf = matrix.data
+    matrix.data = tf * (k1 + 1.0) / (tf + norm[rows]) * idf[matrix.indices]
+    return _float32(matrix)
+
+
+def tfidf_weight(docs: sp.csr_matrix | sp.csr_array) -> sp.csr_matrix:
+    """TF-IDF weights of a documents x terms matrix of counts (float32 CSR).
+
+    ``tf * idf`` with the smooth ``idf = ln((1 + n_docs) / (1 + df)) + 1`` (always
+    positive, as in scikit-learn); rows are not normalised.
+    """
+    matrix = sp.csr_matrix(docs, dtype=np.float64, copy=True)
+    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    idf = np.log((1.0 + matrix.shape[0]) / (1.0 + df)) + 1.0
+    matrix.data = matrix.data * idf[matrix.indices]
+    return _float32(matrix)
+
+
+def binarize(matrix: sp.csr_matrix | sp.csr_array) -> sp.csr_matrix:
+    """A float32 copy with every stored value set to 1."""
+    ones = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    ones.data[:] = 1.0
+    return ones
+
+
+def row_norms(matrix: sp.csr_matrix | sp.csr_array) -> np.ndarray:
+    """The Euclidean norm of each row (float32)."""
+    squared = sp.csr_matrix(matrix, dtype=np.float64).multiply(matrix).sum(axis=1)
+    return np.sqrt(np.asarray(squared).ravel()).astype(np.float32)
+
+
+def normalize_rows(matrix: sp.csr_matrix | sp.csr_array, norm: str = "l2") -> sp.csr_matrix:
+    """Rows scaled to unit ``"l2"`` norm or unit ``"l1"`` (absolute) sum; zero rows stay zero."""
+    csr = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    if norm == "l2":
+        sizes = row_norms(csr).astype(np.float64)
+    else:
+        sizes = np.asarray(abs(csr).sum(axis=1), dtype=np.float64).ravel()
+    scale = np.divide(1.0, sizes, out=np.zeros_like(sizes), where=sizes > 0)
+    csr.data *= np.repeat(scale, np.diff(csr.indptr)).astype(np.float32)
+    return csr
+
+
+def _float32(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    return sp.csr_matrix(matrix, dtype=np.float32)

@@ -1,0 +1,208 @@
+"""HybridRecommender (weighted reciprocal-rank fusion) and the HybridBook pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender_systems import (
+    EASE,
+    ContentBased,
+    HybridBook,
+    HybridRecommender,
+    Interactions,
+    ItemKNN,
+    MostPopular,
+    NotSupportedError,
+    ParameterError,
+    Recommender,
+    RP3beta,
+    UserKNN,
+    evaluate,
+    text_features,
+)
+from recommender_systems.datasets import load_goodbooks_10k
+from tests.datasets.conftest import BOOKS_HEADER
+
+
+@pytest.fixture(scope="module")
+def data(synthetic: pd.DataFrame) -> Interactions:
+    return Interactions.from_frame(synthetic)
+
+
+def reciprocal_rank_fusion(
+    rankings: list[list[int]], weights: list[float], constant: float
+) -> dict[int, float]:
+    fused: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + weight / (constant + rank)
+    return fused
+
+
+def test_scores_are_weighted_reciprocal_ranks(data: Interactions) -> None:
+    members: list[Recommender] = [MostPopular(), ItemKNN(k=20), EASE(l2=10.0)]
+    weights = [1.0, 2.0, 0.5]
+    hybrid = HybridRecommender(members, weights, rank_constant=5, pool=8).fit(data)
+    user = data.user_ids.ids[4].item()
+    rankings = [model.fit(data).recommend(user, n=8) for model in members]
+    fused = reciprocal_rank_fusion(rankings, weights, 5)
+    got = hybrid.score(user, list(fused))
+    np.testing.assert_allclose(got, list(fused.values()), rtol=1e-6)
+    best_first = sorted(fused, key=lambda item: -fused[item])
+    assert hybrid.recommend(user, n=3) == best_first[:3]
+    # Items outside every member's pool are never recommended.
+    assert len(hybrid.recommend(user, n=1000)) == len(fused)
+
+
+def test_fit_trains_copies_and_leaves_the_members_untouched(data: Interactions) -> None:
+    member = ItemKNN(k=5)
+    hybrid = HybridRecommender([member, RP3beta()]).fit(data)
+    assert not member.is_fitted
+    assert all(model.is_fitted for model in hybrid.models_)
+    assert hybrid.models_[0] is not member
+
+
+def test_hybrids_nest(data: Interactions) -> None:
+    inner = HybridRecommender([ItemKNN(k=10), UserKNN(k=10)])
+    outer = HybridRecommender([inner, MostPopular()], weights=[3, 1]).fit(data)
+    user = data.user_ids.ids[0].item()
+    recs = outer.recommend(user, n=10)
+    nested = outer.models_[0]
+    assert isinstance(nested, HybridRecommender)
+    assert len(recs) == 10 and nested.models_[1].is_fitted
+    clone = outer.clone()
+    assert clone.get_params()["models"][0] is not inner
+
+
+def test_fold_in_and_similar_items_follow_the_members(data: Interactions) -> None:
+    both = HybridRecommender([ItemKNN(k=10), EASE(l2=10.0)]).fit(data)
+    assert both.supports_fold_in and both.supports_similar_items
+    history = data.item_ids.ids[:4].tolist()
+    recs = both.recommend_from_history(history, n=5)
+    assert len(recs) == 5 and not set(recs) & set(history)
+    item = data.item_ids.ids[0].item()
+    assert item not in both.similar_items(item, n=5)
+
+    with_user_knn = HybridRecommender([ItemKNN(k=10), UserKNN(k=10)])
+    assert not with_user_knn.supports_fold_in  # known before fitting too
+    with_user_knn.fit(data)
+    with pytest.raises(NotSupportedError):
+        with_user_knn.recommend_from_history(history)
+    with pytest.raises(NotSupportedError):
+        with_user_knn.similar_items(item)
+
+
+def test_default_construction_works(data: Interactions) -> None:
+    hybrid = HybridRecommender().fit(data)
+    assert [type(m).__name__ for m in hybrid.models_] == ["ItemKNN", "RP3beta"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"models": []}, "models: expected a non-empty list of recommenders"),
+        ({"models": ItemKNN()}, "models: expected a non-empty list"),
+        ({"models": [ItemKNN(), "ease"]}, "models: expected a non-empty list"),
+        ({"weights": [1.0]}, "weights: expected one weight per model \\(2\\), received 1"),
+        ({"weights": [1.0, -1.0]}, "weights: expected a finite number >= 0"),
+        ({"weights": [0, 0]}, "weights: expected at least one weight > 0"),
+        ({"weights": "11"}, "weights: expected a list of numbers"),
+        ({"rank_constant": -1}, "rank_constant: expected a finite number >= 0"),
+        ({"pool": 0}, "pool: expected an integer >= 1, received 0"),
+    ],
+)
+def test_bad_hyperparameters(params: dict[str, object], message: str, data: Interactions) -> None:
+    hybrid = HybridRecommender(**params)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match=message):
+        hybrid.fit(data)
+
+
+def test_a_content_member_brings_its_cold_items_to_the_hybrid() -> None:
+    ratings = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [10, 20, 10, 30, 20]})
+    texts = {10: "space", 20: "space opera", 30: "romance", 40: "space opera epic"}
+    hybrid = HybridRecommender(
+        [ItemKNN(), ContentBased(item_features=text_features(texts))], weights=[1, 1]
+    ).fit(ratings)
+    assert 40 in hybrid.item_ids_
+    assert all(len(model.item_ids_) == 4 for model in hybrid.models_)
+    assert 40 in hybrid.recommend(3, n=3)
+
+
+@pytest.mark.realdata
+def test_quality_on_movielens_100k(ml100k_split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train, test = ml100k_split
+    # Measured 0.401 for the default (ItemKNN + RP3beta, equal weights).
+    assert evaluate(HybridRecommender(), train, test, k=10)["ndcg@10"] >= 0.395
+
+
+# ----------------------------------------------------------------- HybridBook
+def write_goodbooks_library(folder: Path) -> None:
+    """A small goodbooks-10k in the official formats: 6 books, tags, 8 readers.
+
+    Books 1-3 are fantasy, 4-5 romance; book 6 has tags but no ratings (cold).
+    """
+    folder.mkdir(parents=True)
+    rows = [f"{i},{1000 + i},{1000 + i},{i},1,{i},{i}.0,Author {i},2000.0,T{i},Title {i},eng,4.0"
+            for i in range(1, 7)]  # fmt: skip
+    (folder / "books.csv").write_text(BOOKS_HEADER + "\n" + "\n".join(rows) + "\n")
+    (folder / "tags.csv").write_text("tag_id,tag_name\n1,fantasy\n2,romance\n3,to-read\n4,magic\n")
+    book_tags = {
+        1: [(1, 50), (4, 10), (3, 90)],
+        2: [(1, 40), (4, 30)],
+        3: [(1, 20), (3, 5)],
+        4: [(2, 60), (3, 10)],
+        5: [(2, 30)],
+        6: [(1, 70), (4, 60)],
+    }
+    lines = [
+        f"{1000 + book},{tag},{count}" for book, tags in book_tags.items() for tag, count in tags
+    ]
+    (folder / "book_tags.csv").write_text(
+        "goodreads_book_id,tag_id,count\n" + "\n".join(lines) + "\n"
+    )
+    reads = {1: [1, 2], 2: [1, 3], 3: [2, 3], 4: [4, 5], 5: [4], 6: [1, 2, 3], 7: [5], 8: [1]}
+    ratings = [f"{user},{book},{4 + (book % 2)}" for user, books in reads.items() for book in books]
+    (folder / "ratings.csv").write_text("user_id,book_id,rating\n" + "\n".join(ratings) + "\n")
+
+
+def test_hybrid_book_on_goodbooks_fixtures(tmp_path: Path) -> None:
+    write_goodbooks_library(tmp_path / "goodbooks-10k")
+    model = HybridBook.from_goodbooks(tmp_path, download=False, verify=False)
+    ratings = load_goodbooks_10k(tmp_path, download=False, verify=False, progress=False)
+    model.fit(ratings)
+
+    knn, content = model.models_
+    assert isinstance(knn, ItemKNN) and isinstance(content, ContentBased)
+    assert model.weights_.tolist() == [3.0, 1.0]
+    assert 6 in model.item_ids_  # the cold book joined the catalogue
+    assert "magic" in content.feature_names_.tolist()
+    # A fantasy reader gets fantasy books, the unrated one included, before romance.
+    recs = model.recommend(8, n=5)
+    assert recs[:3] and set(recs[:3]) <= {2, 3, 6} and 6 in recs
+    assert content.explain(8, 6) == "magic, fantasy"  # "magic" is the rarer tag
+    assert model.recommend_from_history([4], n=1) == [5]
+
+
+def test_hybrid_book_weights_and_defaults(tmp_path: Path) -> None:
+    assert HybridBook().get_params()["knn_weight"] == 3.0
+    ratings = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 1]})
+    assert HybridBook().fit(ratings).recommend(2) == [2]
+    with pytest.raises(ParameterError, match="knn_weight, content_weight"):
+        HybridBook(knn_weight=0, content_weight=0).fit(ratings)
+
+
+def test_a_failed_refit_keeps_the_working_model(data: Interactions) -> None:
+    hybrid = HybridRecommender([ItemKNN(k=5), MostPopular()], weights=np.array([2.0, 1.0]))
+    hybrid.fit(data)
+    user = data.user_ids.ids[0].item()
+    before = hybrid.recommend(user)
+    assert hybrid.weights_.tolist() == [2.0, 1.0]
+    hybrid.set_params(models=[])
+    with pytest.raises(ParameterError, match="models"):
+        hybrid.fit(data)
+    assert hybrid.is_fitted and hybrid.weights_.tolist() == [2.0, 1.0]
+    assert hybrid.recommend(user) == before
