@@ -3,12 +3,17 @@
 
 use pyo3::prelude::*;
 
+mod als;
 mod args;
+mod bpr;
 mod topk;
 
 #[pymodule]
 fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(topk::topk, m)?)?;
+    m.add_function(wrap_pyfunction!(bpr::bpr_epoch, m)?)?;
+    m.add_function(wrap_pyfunction!(als::als_solve, m)?)?;
+    m.add_function(wrap_pyfunction!(als::gram, m)?)?;
     Ok(())
 }

@@ -1,0 +1,626 @@
+//! One epoch of Bayesian Personalised Ranking (Rendle et al. 2009) by SGD.
+//!
+//! Every observed (user, item) pair of the CSR matrix is visited once, in an order
+//! shuffled by a keyed permutation of the pair positions ([`rng::Permutation`]).
+//! At step `s` the negative item is drawn uniformly from the items the user has
+//! not seen: uniform draws (from the stream `rng::draw(negative_key, s)`) are
+//! rejected by a binary search of the user's sorted CSR row; after
+//! `REJECTION_TRIES` rejections the `r`-th unseen item is taken directly, with `r`
+//! uniform. Users who have seen every item are skipped. No users x items mask
+//! exists anywhere.
+//!
+//! The update uses the values from before the step for all three vectors:
+//!
+//! ```text
+//! x   = u . (i - j) + b_i - b_j            z = 1 / (1 + exp(x))
+//! u  <- (1 - lr reg) u + lr z (i - j)
+//! i  <- (1 - lr reg) i + lr z u
+//! j  <- (1 - lr reg) j - lr z u
+//! b_i <- (1 - lr reg) b_i + lr z           b_j <- (1 - lr reg) b_j - lr z
+//! ```
+//!
+//! With one thread the steps run in order, so a seed gives bit-identical results.
+//! With more, the shuffled steps are cut into one contiguous shard per thread and
+//! the shards run at once on shared factors without locks (Hogwild, Niu et al.
+//! 2011): factors are read and written with relaxed atomic loads and stores, so a
+//! concurrent update may be lost or mixed, but memory is never torn or unsafe.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use rayon::prelude::*;
+
+use crate::csr::CsrView;
+use crate::error::{check_finite, check_len, KernelError, KernelResult};
+use crate::pool;
+use crate::rng::{self, Permutation};
+#[cfg(target_arch = "x86_64")]
+use crate::simd::Avx2Fma;
+use crate::simd::{Isa, Portable, Simd};
+
+/// Uniform draws tried before the exact draw among unseen items.
+pub const REJECTION_TRIES: u32 = 32;
+/// Stream numbers under the epoch seed (the permutation uses 0..4).
+const NEGATIVE_STREAM: u64 = 8;
+
+/// Hyperparameters of one epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct BprParams {
+    pub learning_rate: f32,
+    pub reg: f32,
+    pub seed: u64,
+}
+
+/// What an epoch did: the summed loss `-ln sigmoid(x)` over its updates (before
+/// each update), the number of updates, and the pairs skipped because their user
+/// has seen every item.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BprEpoch {
+    pub loss: f64,
+    pub updates: u64,
+    pub skipped: u64,
+}
+
+impl BprEpoch {
+    fn add(self, other: Self) -> Self {
+        Self {
+            loss: self.loss + other.loss,
+            updates: self.updates + other.updates,
+            skipped: self.skipped + other.skipped,
+        }
+    }
+}
+
+/// The factor matrices an epoch updates, row-major with `n_factors` columns.
+pub struct BprModel<'a> {
+    pub user_factors: &'a mut [f32],
+    pub item_factors: &'a mut [f32],
+    pub item_bias: Option<&'a mut [f32]>,
+    pub n_factors: usize,
+}
+
+/// Runs one epoch over the pairs of `positives` (users x items, column indices
+/// strictly increasing within each row). See the module docs.
+pub fn bpr_epoch(
+    positives: &CsrView<'_>,
+    model: BprModel<'_>,
+    params: BprParams,
+    n_threads: usize,
+) -> KernelResult<BprEpoch> {
+    let k = model.n_factors;
+    if k == 0 {
+        return Err(KernelError::new(
+            "user_factors",
+            "expected at least one factor column, received 0",
+        ));
+    }
+    let (n_users, n_items) = (positives.n_rows(), positives.n_cols());
+    check_len("user_factors", model.user_factors.len(), n_users * k)?;
+    check_len("item_factors", model.item_factors.len(), n_items * k)?;
+    check_finite("user_factors", model.user_factors)?;
+    check_finite("item_factors", model.item_factors)?;
+    if let Some(bias) = model.item_bias.as_deref() {
+        check_len("item_bias", bias.len(), n_items)?;
+        check_finite("item_bias", bias)?;
+    }
+    check_rate("learning_rate", params.learning_rate)?;
+    check_rate("reg", params.reg)?;
+    let n_items = u32::try_from(n_items)
+        .ok()
+        .filter(|&n| n < u32::MAX)
+        .ok_or_else(|| KernelError::new("item_factors", "expected fewer than 2^32 - 1 items"))?;
+    check_sorted_rows(positives)?;
+
+    let nnz = positives.nnz();
+    if nnz == 0 {
+        return Ok(BprEpoch::default());
+    }
+    let mut user_of = Vec::with_capacity(nnz);
+    for row in 0..n_users {
+        user_of.extend(std::iter::repeat_n(
+            row as u32,
+            positives.row_indices(row).len(),
+        ));
+    }
+    let plan = Plan {
+        csr: positives,
+        user_of: &user_of,
+        order: Permutation::new(nnz as u64, params.seed),
+        negative_key: rng::subkey(params.seed, NEGATIVE_STREAM),
+        n_items,
+        k,
+        learning_rate: params.learning_rate,
+        decay: 1.0 - params.learning_rate * params.reg,
+        isa: Isa::detect(),
+    };
+
+    let shards = pool::effective_threads(n_threads).clamp(1, nnz);
+    if shards == 1 {
+        let mut store = Exclusive {
+            users: model.user_factors,
+            items: model.item_factors,
+            bias: model.item_bias,
+            k,
+        };
+        return Ok(plan.run(0..nnz, &mut store));
+    }
+    let users = as_atomic(model.user_factors);
+    let items = as_atomic(model.item_factors);
+    let bias = model.item_bias.map(as_atomic);
+    let per_shard = nnz.div_ceil(shards);
+    let parts: Vec<BprEpoch> = pool::install(n_threads, || {
+        (0..shards)
+            .into_par_iter()
+            .map(|shard| {
+                let start = shard * per_shard;
+                let mut store = Shared {
+                    users,
+                    items,
+                    bias,
+                    k,
+                };
+                plan.run(start..(start + per_shard).min(nnz), &mut store)
+            })
+            .collect()
+    })?;
+    Ok(parts.into_iter().fold(BprEpoch::default(), BprEpoch::add))
+}
+
+fn check_rate(name: &'static str, value: f32) -> KernelResult<()> {
+    if !(value.is_finite() && value >= 0.0) {
+        return Err(KernelError::new(
+            name,
+            format!("expected a finite number >= 0, received {value}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_sorted_rows(csr: &CsrView<'_>) -> KernelResult<()> {
+    for row in 0..csr.n_rows() {
+        let cols = csr.row_indices(row);
+        if let Some(pos) = cols.windows(2).position(|w| w[1] <= w[0]) {
+            return Err(KernelError::new(
+                "indices",
+                format!(
+                    "expected strictly increasing column indices within each row (sorted, no \
+                     duplicates), received {} then {} in row {row}",
+                    cols[pos],
+                    cols[pos + 1]
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The item drawn as the negative for a user whose sorted row is `seen`, at the
+/// step whose stream starts with `value`. `seen.len()` must be below `n_items`.
+pub fn negative_item(mut value: u64, seen: &[i32], n_items: u32) -> u32 {
+    for _ in 0..REJECTION_TRIES {
+        let item = rng::below(value, n_items);
+        if seen.binary_search(&(item as i32)).is_err() {
+            return item;
+        }
+        value = rng::next(value);
+    }
+    // The r-th unseen item: walk past the seen items at or below the candidate.
+    let mut item = rng::below(value, n_items - seen.len() as u32);
+    for &s in seen {
+        if s as u32 <= item {
+            item += 1;
+        } else {
+            break;
+        }
+    }
+    item
+}
+
+/// Everything an epoch reads, shared by all shards.
+struct Plan<'a> {
+    csr: &'a CsrView<'a>,
+    user_of: &'a [u32],
+    order: Permutation,
+    negative_key: u64,
+    n_items: u32,
+    k: usize,
+    learning_rate: f32,
+    decay: f32,
+    isa: Isa,
+}
+
+impl Plan<'_> {
+    fn run<R: RowStore>(&self, steps: std::ops::Range<usize>, store: &mut R) -> BprEpoch {
+        match self.isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Isa::detect` found AVX2 and FMA on this CPU.
+            Isa::Avx2Fma => unsafe { self.run_avx2(steps, store) },
+            Isa::Portable => self.run_with::<Portable, R>(steps, store),
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx2<R: RowStore>(
+        &self,
+        steps: std::ops::Range<usize>,
+        store: &mut R,
+    ) -> BprEpoch {
+        self.run_with::<Avx2Fma, R>(steps, store)
+    }
+
+    #[inline(always)]
+    fn run_with<S: Simd, R: RowStore>(
+        &self,
+        steps: std::ops::Range<usize>,
+        store: &mut R,
+    ) -> BprEpoch {
+        let k = self.k;
+        let mut buf = vec![0.0_f32; 4 * k];
+        let (u, rest) = buf.split_at_mut(k);
+        let (vi, rest) = rest.split_at_mut(k);
+        let (vj, diff) = rest.split_at_mut(k);
+        let mut out = BprEpoch::default();
+        for step in steps {
+            let pair = self.order.apply(step as u64) as usize;
+            let user = self.user_of[pair] as usize;
+            let seen = self.csr.row_indices(user);
+            if seen.len() >= self.n_items as usize {
+                out.skipped += 1;
+                continue;
+            }
+            let pos = self.csr.indices()[pair] as usize;
+            let value = rng::draw(self.negative_key, step as u64);
+            let neg = negative_item(value, seen, self.n_items) as usize;
+
+            store.load_user(user, u);
+            store.load_item(pos, vi);
+            store.load_item(neg, vj);
+            for ((d, &a), &b) in diff.iter_mut().zip(vi.iter()).zip(vj.iter()) {
+                *d = a - b;
+            }
+            let (bias_i, bias_j) = store.biases(pos, neg);
+            let x = S::dot(u, diff) + (bias_i - bias_j);
+            let z = 1.0 / (1.0 + x.exp());
+            out.loss += f64::from(softplus(-x));
+            out.updates += 1;
+
+            let step_size = self.learning_rate * z;
+            S::scale_add(vi, self.decay, u, step_size);
+            S::scale_add(vj, self.decay, u, -step_size);
+            S::scale_add(u, self.decay, diff, step_size);
+            store.store_user(user, u);
+            store.store_item(pos, vi);
+            store.store_item(neg, vj);
+            store.set_biases(
+                pos,
+                self.decay * bias_i + step_size,
+                neg,
+                self.decay * bias_j - step_size,
+            );
+        }
+        out
+    }
+}
+
+/// `ln(1 + exp(x))` without overflow.
+fn softplus(x: f32) -> f32 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// Reading and writing factor rows: exclusively (one thread) or shared (Hogwild).
+trait RowStore {
+    fn load_user(&self, row: usize, out: &mut [f32]);
+    fn load_item(&self, row: usize, out: &mut [f32]);
+    fn store_user(&mut self, row: usize, values: &[f32]);
+    fn store_item(&mut self, row: usize, values: &[f32]);
+    /// Biases of items `i` and `j` (zero without bias).
+    fn biases(&self, i: usize, j: usize) -> (f32, f32);
+    fn set_biases(&mut self, i: usize, bi: f32, j: usize, bj: f32);
+}
+
+struct Exclusive<'a> {
+    users: &'a mut [f32],
+    items: &'a mut [f32],
+    bias: Option<&'a mut [f32]>,
+    k: usize,
+}
+
+impl RowStore for Exclusive<'_> {
+    #[inline(always)]
+    fn load_user(&self, row: usize, out: &mut [f32]) {
+        out.copy_from_slice(&self.users[row * self.k..(row + 1) * self.k]);
+    }
+    #[inline(always)]
+    fn load_item(&self, row: usize, out: &mut [f32]) {
+        out.copy_from_slice(&self.items[row * self.k..(row + 1) * self.k]);
+    }
+    #[inline(always)]
+    fn store_user(&mut self, row: usize, values: &[f32]) {
+        self.users[row * self.k..(row + 1) * self.k].copy_from_slice(values);
+    }
+    #[inline(always)]
+    fn store_item(&mut self, row: usize, values: &[f32]) {
+        self.items[row * self.k..(row + 1) * self.k].copy_from_slice(values);
+    }
+    #[inline(always)]
+    fn biases(&self, i: usize, j: usize) -> (f32, f32) {
+        self.bias.as_deref().map_or((0.0, 0.0), |b| (b[i], b[j]))
+    }
+    #[inline(always)]
+    fn set_biases(&mut self, i: usize, bi: f32, j: usize, bj: f32) {
+        if let Some(b) = self.bias.as_deref_mut() {
+            b[i] = bi;
+            b[j] = bj;
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    users: &'a [AtomicU32],
+    items: &'a [AtomicU32],
+    bias: Option<&'a [AtomicU32]>,
+    k: usize,
+}
+
+#[inline(always)]
+fn load(src: &[AtomicU32], out: &mut [f32]) {
+    for (o, s) in out.iter_mut().zip(src) {
+        *o = f32::from_bits(s.load(Ordering::Relaxed));
+    }
+}
+
+#[inline(always)]
+fn store(dst: &[AtomicU32], values: &[f32]) {
+    for (d, v) in dst.iter().zip(values) {
+        d.store(v.to_bits(), Ordering::Relaxed);
+    }
+}
+
+impl RowStore for Shared<'_> {
+    #[inline(always)]
+    fn load_user(&self, row: usize, out: &mut [f32]) {
+        load(&self.users[row * self.k..(row + 1) * self.k], out);
+    }
+    #[inline(always)]
+    fn load_item(&self, row: usize, out: &mut [f32]) {
+        load(&self.items[row * self.k..(row + 1) * self.k], out);
+    }
+    #[inline(always)]
+    fn store_user(&mut self, row: usize, values: &[f32]) {
+        store(&self.users[row * self.k..(row + 1) * self.k], values);
+    }
+    #[inline(always)]
+    fn store_item(&mut self, row: usize, values: &[f32]) {
+        store(&self.items[row * self.k..(row + 1) * self.k], values);
+    }
+    #[inline(always)]
+    fn biases(&self, i: usize, j: usize) -> (f32, f32) {
+        self.bias.map_or((0.0, 0.0), |b| {
+            (
+                f32::from_bits(b[i].load(Ordering::Relaxed)),
+                f32::from_bits(b[j].load(Ordering::Relaxed)),
+            )
+        })
+    }
+    #[inline(always)]
+    fn set_biases(&mut self, i: usize, bi: f32, j: usize, bj: f32) {
+        if let Some(b) = self.bias {
+            b[i].store(bi.to_bits(), Ordering::Relaxed);
+            b[j].store(bj.to_bits(), Ordering::Relaxed);
+        }
+    }
+}
+
+const _: () = assert!(
+    std::mem::size_of::<AtomicU32>() == std::mem::size_of::<f32>()
+        && std::mem::align_of::<AtomicU32>() == std::mem::align_of::<f32>()
+);
+
+/// Views an exclusively borrowed float slice as atomics, for lock-free sharing.
+fn as_atomic(values: &mut [f32]) -> &[AtomicU32] {
+    // SAFETY: `AtomicU32` has the size and alignment of `f32` (asserted above), any
+    // bit pattern is valid for both, and the exclusive borrow guarantees that no
+    // non-atomic access happens while the returned view lives.
+    unsafe { &*(values as *mut [f32] as *const [AtomicU32]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csr::CsrNames;
+
+    const N: CsrNames = CsrNames {
+        indptr: "indptr",
+        indices: "indices",
+        data: "data",
+    };
+
+    struct Problem {
+        indptr: Vec<i64>,
+        indices: Vec<i32>,
+        n_users: usize,
+        n_items: usize,
+    }
+
+    /// Two taste groups: users 0..n/2 like the first half of the items.
+    fn problem(n_users: usize, n_items: usize) -> Problem {
+        let mut indptr = vec![0_i64];
+        let mut indices = Vec::new();
+        for u in 0..n_users {
+            let half = n_items / 2;
+            let offset = if u < n_users / 2 { 0 } else { half };
+            for i in 0..half {
+                if (u + i) % 3 != 0 {
+                    indices.push((offset + i) as i32);
+                }
+            }
+            indptr.push(indices.len() as i64);
+        }
+        Problem {
+            indptr,
+            indices,
+            n_users,
+            n_items,
+        }
+    }
+
+    fn init(n: usize, seed: u64) -> Vec<f32> {
+        (0..n)
+            .map(|i| (rng::below(rng::draw(seed, i as u64), 1000) as f32 / 1000.0 - 0.5) * 0.1)
+            .collect()
+    }
+
+    fn train(p: &Problem, k: usize, epochs: u64, threads: usize) -> (Vec<f32>, Vec<f32>, f64) {
+        let csr = CsrView::new(N, &p.indptr, &p.indices, None, p.n_users, p.n_items).unwrap();
+        let mut users = init(p.n_users * k, 1);
+        let mut items = init(p.n_items * k, 2);
+        let mut bias = vec![0.0; p.n_items];
+        let mut last = 0.0;
+        for epoch in 0..epochs {
+            let model = BprModel {
+                user_factors: &mut users,
+                item_factors: &mut items,
+                item_bias: Some(&mut bias),
+                n_factors: k,
+            };
+            let params = BprParams {
+                learning_rate: 0.05,
+                reg: 0.01,
+                seed: 100 + epoch,
+            };
+            let out = bpr_epoch(&csr, model, params, threads).unwrap();
+            assert_eq!(out.updates + out.skipped, p.indices.len() as u64);
+            last = out.loss / out.updates as f64;
+        }
+        (users, items, last)
+    }
+
+    #[test]
+    fn learns_the_two_groups() {
+        let p = problem(40, 30);
+        let (_, _, first) = train(&p, 8, 1, 1);
+        let (users, items, last) = train(&p, 8, 30, 1);
+        assert!(last < first * 0.7, "loss {first} -> {last}");
+        let score = |u: usize, i: usize| -> f32 {
+            (0..8).map(|f| users[u * 8 + f] * items[i * 8 + f]).sum()
+        };
+        // A group-0 user prefers an unseen group-0 item (item 0: (0 + 0) % 3 == 0) to
+        // a group-1 item.
+        assert!(score(0, 0) > score(0, 20));
+    }
+
+    #[test]
+    fn one_thread_is_reproducible_and_hogwild_converges() {
+        let p = problem(30, 20);
+        let a = train(&p, 4, 5, 1);
+        let b = train(&p, 4, 5, 1);
+        assert_eq!(a.0, b.0);
+        assert_eq!(a.1, b.1);
+        let (_, _, hogwild) = train(&p, 4, 30, 3);
+        let (_, _, serial) = train(&p, 4, 30, 1);
+        assert!(
+            (hogwild - serial).abs() < 0.1 * serial.max(0.1),
+            "{hogwild} vs {serial}"
+        );
+    }
+
+    #[test]
+    fn negatives_are_unseen_and_uniform() {
+        let seen = [1_i32, 2, 5, 6, 7];
+        let mut counts = [0_u32; 8];
+        for step in 0..30_000 {
+            let item = negative_item(rng::draw(9, step), &seen, 8);
+            assert!(!seen.contains(&(item as i32)), "drew seen item {item}");
+            counts[item as usize] += 1;
+        }
+        for item in [0, 3, 4] {
+            assert!((9_000..11_000).contains(&counts[item]), "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn exact_draw_after_rejections_finds_the_only_unseen_item() {
+        let seen: Vec<i32> = (0..1000).filter(|&i| i != 437).collect();
+        for step in 0..50 {
+            assert_eq!(negative_item(rng::draw(3, step), &seen, 1000), 437);
+        }
+    }
+
+    #[test]
+    fn users_who_saw_everything_are_skipped() {
+        let (indptr, indices) = (vec![0_i64, 2, 3], vec![0_i32, 1, 0]);
+        let csr = CsrView::new(N, &indptr, &indices, None, 2, 2).unwrap();
+        let (mut users, mut items) = (vec![0.1_f32; 2], vec![0.2_f32; 2]);
+        let model = BprModel {
+            user_factors: &mut users,
+            item_factors: &mut items,
+            item_bias: None,
+            n_factors: 1,
+        };
+        let params = BprParams {
+            learning_rate: 0.1,
+            reg: 0.0,
+            seed: 1,
+        };
+        let out = bpr_epoch(&csr, model, params, 1).unwrap();
+        assert_eq!((out.updates, out.skipped), (1, 2));
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        let p = problem(4, 6);
+        let csr = CsrView::new(N, &p.indptr, &p.indices, None, 4, 6).unwrap();
+        let run = |users: &mut [f32], items: &mut [f32], k: usize, lr: f32, reg: f32| {
+            let model = BprModel {
+                user_factors: users,
+                item_factors: items,
+                item_bias: None,
+                n_factors: k,
+            };
+            let params = BprParams {
+                learning_rate: lr,
+                reg,
+                seed: 0,
+            };
+            bpr_epoch(&csr, model, params, 1)
+                .map(|_| ())
+                .unwrap_err()
+                .arg
+        };
+        assert_eq!(run(&mut [], &mut [], 0, 0.1, 0.1), "user_factors");
+        assert_eq!(
+            run(&mut [0.0; 7], &mut [0.0; 12], 2, 0.1, 0.1),
+            "user_factors"
+        );
+        assert_eq!(
+            run(&mut [0.0; 8], &mut [0.0; 11], 2, 0.1, 0.1),
+            "item_factors"
+        );
+        assert_eq!(
+            run(&mut [f32::NAN; 8], &mut [0.0; 12], 2, 0.1, 0.1),
+            "user_factors"
+        );
+        assert_eq!(
+            run(&mut [0.0; 8], &mut [0.0; 12], 2, -0.1, 0.1),
+            "learning_rate"
+        );
+        assert_eq!(run(&mut [0.0; 8], &mut [0.0; 12], 2, 0.1, f32::NAN), "reg");
+        let unsorted = CsrView::new(N, &[0, 2], &[3, 1], None, 1, 6).unwrap();
+        let model = BprModel {
+            user_factors: &mut [0.0; 2],
+            item_factors: &mut [0.0; 12],
+            item_bias: None,
+            n_factors: 2,
+        };
+        let params = BprParams {
+            learning_rate: 0.1,
+            reg: 0.1,
+            seed: 0,
+        };
+        assert_eq!(
+            bpr_epoch(&unsorted, model, params, 1).unwrap_err().arg,
+            "indices"
+        );
+    }
+}
