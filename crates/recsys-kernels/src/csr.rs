@@ -93,6 +93,12 @@ impl<'a> CsrView<'a> {
         self.indices
     }
 
+    /// The position of `row`'s first entry (`indptr[row]`; `nnz` for `row == n_rows`).
+    pub fn row_start(&self, row: usize) -> usize {
+        // Validated in `new`: non-negative, non-decreasing, last == nnz.
+        self.indptr[row] as usize
+    }
+
     fn bounds(&self, row: usize) -> std::ops::Range<usize> {
         // Validated in `new`: non-negative, non-decreasing, last == nnz.
         self.indptr[row] as usize..self.indptr[row + 1] as usize

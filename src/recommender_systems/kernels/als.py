@@ -13,8 +13,8 @@ Example:
     >>> items = np.eye(3, 2, dtype=np.float32)
     >>> users = np.zeros((1, 2), dtype=np.float32)
     >>> als_solve(ratings, items, users, np.array([1.0], np.float32), alpha=1.0, exact=True)
-    >>> users.round(3).tolist()
-    [[0.667, 0.0]]
+    >>> [round(v, 3) for v in users[0].tolist()]
+    [0.667, 0.0]
 """
 
 from __future__ import annotations

@@ -157,14 +157,13 @@ def _negatives(
         out[todo[found]] = item[found]
         todo = todo[~found]
         values[todo] = _next(values[todo])
-    for t in todo.tolist():  # rare: users who have seen most of the catalogue
-        row = indices[indptr[users[t]] : indptr[users[t] + 1]]
-        item = int(_below(values[t : t + 1], n_items - row.size)[0])
-        for s in row.tolist():
-            if s > item:
-                break
-            item += 1
-        out[t] = item
+    # Still rejected (users who have seen most of the catalogue): the r-th unseen
+    # item is r + t, with t the seen items s_j whose s_j - j (unseen items below
+    # s_j) is at most r.
+    for t in todo.tolist():
+        row = indices[indptr[users[t]] : indptr[users[t] + 1]].astype(np.int64)
+        r = int(_below(values[t : t + 1], n_items - row.size)[0])
+        out[t] = r + int(np.searchsorted(row - np.arange(row.size), r, side="right"))
     return out
 
 
