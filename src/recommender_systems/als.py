@@ -72,7 +72,7 @@ class ALS(MatrixFactorization):
         self,
         n_factors: int = 64,
         iterations: int = 15,
-        reg: float = 0.01,
+        reg: float = 0.02,
         reg_exponent: float = 1.0,
         alpha: float = 1.0,
         solver: str = "cg",

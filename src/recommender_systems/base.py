@@ -216,7 +216,7 @@ class Recommender(Params, abc.ABC):
         for start in range(0, known.size, self._block_rows()):
             block = known[start : start + self._block_rows()]
             rows = codes[block]
-            seen = self.user_items_[rows] if exclude_seen else None
+            seen = select_rows(self.user_items_, rows) if exclude_seen else None
             indices[block], scores[block] = self._rank(self._score_block(rows), n, seen, allowed)
 
         missing = np.flatnonzero(codes < 0)
@@ -385,6 +385,29 @@ def _as_scores(scores: np.ndarray, n_rows: int, n_items: int) -> np.ndarray:
             f"model scores: expected shape ({n_rows}, {n_items}), received {out.shape}"
         )
     return out
+
+
+def select_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """``matrix[rows]`` for a CSR matrix, gathered with NumPy.
+
+    SciPy's own row indexing first converts ``indptr`` and ``indices`` of the whole
+    matrix to one index dtype; the canonical matrix of :class:`Interactions` mixes
+    int64 and int32, so every call would copy the whole matrix.
+
+    Example:
+        >>> m = sp.csr_matrix(np.array([[1, 0], [0, 2], [3, 4]], dtype=np.float32))
+        >>> select_rows(m, np.array([2, 0])).toarray().tolist()
+        [[3.0, 4.0], [1.0, 0.0]]
+    """
+    starts = matrix.indptr[rows]
+    lengths = matrix.indptr[rows + 1] - starts
+    indptr = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    positions = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
+    return sp.csr_matrix(
+        (matrix.data[positions], matrix.indices[positions], indptr),
+        shape=(rows.size, matrix.shape[1]),
+    )
 
 
 def as_user_list(users: Sequence[Any] | np.ndarray) -> np.ndarray:

@@ -65,9 +65,9 @@ class BPR(MatrixFactorization):
     def __init__(
         self,
         n_factors: int = 64,
-        epochs: int = 50,
-        learning_rate: float = 0.05,
-        reg: float = 0.002,
+        epochs: int = 200,
+        learning_rate: float = 0.02,
+        reg: float = 0.02,
         item_bias: bool = True,
         random_state: int | np.random.Generator | None = None,
         n_threads: int = 1,

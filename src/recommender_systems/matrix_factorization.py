@@ -17,6 +17,11 @@ from recommender_systems.base import Recommender
 
 __all__ = ["MatrixFactorization"]
 
+#: Scores per block of users. Smaller than the base class's budget: a product
+#: block this size stays in cache between the matrix product and top-k selection
+#: (measured fastest on 138k users x 27k items, benchmarks/factorization_scale.py).
+FACTOR_BLOCK_ELEMENTS = 1 << 22
+
 
 class MatrixFactorization(Recommender):
     """Base of models that score by an inner product of user and item factors.
@@ -31,6 +36,9 @@ class MatrixFactorization(Recommender):
     def _item_bias(self) -> np.ndarray | None:
         """Per-item score offsets, or ``None``."""
         return None
+
+    def _block_rows(self) -> int:
+        return max(1, FACTOR_BLOCK_ELEMENTS // max(1, len(self.item_ids_)))
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return self._scores_for_vectors(self.user_factors_[users])
@@ -50,6 +58,8 @@ class MatrixFactorization(Recommender):
         return unit[items] @ unit.T
 
 
-def initial_factors(rng: np.random.Generator, n_rows: int, n_factors: int, scale: float) -> np.ndarray:
+def initial_factors(
+    rng: np.random.Generator, n_rows: int, n_factors: int, scale: float
+) -> np.ndarray:
     """Random starting factors, normal with standard deviation ``scale``, float32."""
-    return (rng.standard_normal((n_rows, n_factors), dtype=np.float32) * np.float32(scale))
+    return rng.standard_normal((n_rows, n_factors), dtype=np.float32) * np.float32(scale)

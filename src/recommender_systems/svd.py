@@ -52,8 +52,8 @@ class SVD(MatrixFactorization):
 
     def __init__(
         self,
-        n_factors: int = 50,
-        popularity_damping: float = 0.0,
+        n_factors: int = 20,
+        popularity_damping: float = 0.2,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
         self.n_factors = n_factors

@@ -44,7 +44,10 @@ pub const REJECTION_TRIES: u32 = 32;
 /// Steps between prefetching a step's rows and running it (and half the ring).
 const AHEAD: usize = 8;
 const RING: usize = 2 * AHEAD;
-/// Stream numbers under the epoch seed (one shard's permutation uses 0..4).
+/// Rows are prefetched only when the factors and pairs take more memory than
+/// this (about a core's L2 cache); below, the pipeline would only add work.
+const PREFETCH_ABOVE_BYTES: usize = 2 << 20;
+/// Stream numbers under the epoch seed (one shard's permutation uses 0..6).
 const NEGATIVE_STREAM: u64 = 8;
 /// Shard `t` of several permutes its pairs with streams from `SHARD_STREAM + t`.
 const SHARD_STREAM: u64 = 1 << 20;
@@ -89,7 +92,7 @@ pub struct BprModel<'a> {
 /// strictly increasing within each row). See the module docs.
 pub fn bpr_epoch(
     positives: &CsrView<'_>,
-    model: BprModel<'_>,
+    mut model: BprModel<'_>,
     params: BprParams,
     n_threads: usize,
 ) -> KernelResult<BprEpoch> {
@@ -128,6 +131,7 @@ pub fn bpr_epoch(
             positives.row_indices(row).len(),
         ));
     }
+    let large = (n_users + n_items as usize) * k * 4 + nnz * 8 > PREFETCH_ABOVE_BYTES;
     let plan = Plan {
         csr: positives,
         user_of: &user_of,
@@ -137,6 +141,8 @@ pub fn bpr_epoch(
         learning_rate: params.learning_rate,
         decay: 1.0 - params.learning_rate * params.reg,
         isa: Isa::detect(),
+        prefetch: large,
+        interpolate_above: if large { INTERPOLATE_ABOVE } else { usize::MAX },
     };
 
     let bounds = shard_users(positives, pool::effective_threads(n_threads));
@@ -154,8 +160,19 @@ pub fn bpr_epoch(
         };
         return Ok(plan.run(&shard, &mut store));
     }
-    let items = as_atomic(model.item_factors);
-    let bias = model.item_bias.map(as_atomic);
+    // Shared item rows carry their bias in one more column: a separate bias array
+    // would put every hot item's bias in a handful of cache lines that all
+    // threads keep writing.
+    let n_items = n_items as usize;
+    let width = k + usize::from(model.item_bias.is_some());
+    let mut packed = Vec::with_capacity(n_items * width);
+    for (item, row) in model.item_factors.chunks_exact(k).enumerate() {
+        packed.extend_from_slice(row);
+        if let Some(bias) = model.item_bias.as_deref() {
+            packed.push(bias[item]);
+        }
+    }
+    let items = as_atomic(&mut packed);
     // Each shard gets the factors of its own users: safe, exclusive slices.
     let mut jobs = Vec::with_capacity(bounds.len() - 1);
     let mut rest = model.user_factors;
@@ -177,7 +194,8 @@ pub fn bpr_epoch(
             users: mine,
             first_user: w[0],
             items,
-            bias,
+            width,
+            scratch: vec![0.0; 2 * k],
             k,
         };
         jobs.push((shard, store));
@@ -187,6 +205,12 @@ pub fn bpr_epoch(
             .map(|(shard, mut store)| plan.run(&shard, &mut store))
             .collect()
     })?;
+    for (item, row) in packed.chunks_exact(width).enumerate() {
+        model.item_factors[item * k..(item + 1) * k].copy_from_slice(&row[..k]);
+        if let Some(bias) = model.item_bias.as_deref_mut() {
+            bias[item] = row[k];
+        }
+    }
     Ok(parts.into_iter().fold(BprEpoch::default(), BprEpoch::add))
 }
 
@@ -245,11 +269,11 @@ fn check_sorted_rows(csr: &CsrView<'_>) -> KernelResult<()> {
 
 /// The item drawn as the negative for a user whose sorted row is `seen`, at the
 /// step whose stream starts with `value`. `seen.len()` must be below `n_items`.
-#[inline]
-pub fn negative_item(mut value: u64, seen: &[i32], n_items: u32) -> u32 {
+#[inline(always)]
+pub fn negative_item(mut value: u64, seen: &[i32], n_items: u32, interpolate_above: usize) -> u32 {
     for _ in 0..REJECTION_TRIES {
         let item = rng::below(value, n_items);
-        if !contains(seen, item, n_items) {
+        if !contains(seen, item, n_items, interpolate_above) {
             return item;
         }
         value = rng::next(value);
@@ -269,17 +293,22 @@ pub fn negative_item(mut value: u64, seen: &[i32], n_items: u32) -> u32 {
     r + low as u32
 }
 
+/// On data too large for the cache, rows longer than this are searched from an
+/// interpolated guess (fewer cache misses); otherwise a branch-free binary search
+/// is faster.
+const INTERPOLATE_ABOVE: usize = 64;
+
 /// Whether the sorted row `seen` (of a matrix with `n_items` columns) holds `item`.
 ///
 /// The search starts where `item` would sit if the row's items were spread evenly
 /// and gallops from there: long rows (the users with most samples) are then
 /// searched in one or two cache lines instead of a dozen binary-search probes.
-#[inline]
-fn contains(seen: &[i32], item: u32, n_items: u32) -> bool {
+#[inline(always)]
+fn contains(seen: &[i32], item: u32, n_items: u32, interpolate_above: usize) -> bool {
     let item = item as i32;
     let len = seen.len();
-    if len <= 16 {
-        return seen.contains(&item);
+    if len <= interpolate_above {
+        return seen.binary_search(&item).is_ok();
     }
     let guess = ((u64::from(item as u32) * len as u64) / u64::from(n_items)) as usize;
     let guess = guess.min(len - 1);
@@ -317,6 +346,10 @@ struct Plan<'a> {
     learning_rate: f32,
     decay: f32,
     isa: Isa,
+    /// Whether to prefetch rows ahead (not worth it when everything is in cache).
+    prefetch: bool,
+    /// Rows longer than this are searched from an interpolated guess.
+    interpolate_above: usize,
 }
 
 impl Plan<'_> {
@@ -337,19 +370,17 @@ impl Plan<'_> {
 
     #[inline(always)]
     fn run_with<S: Simd, R: RowStore>(&self, shard: &Shard, store: &mut R) -> BprEpoch {
-        let k = self.k;
-        let mut buf = vec![0.0_f32; 4 * k];
-        let (u, rest) = buf.split_at_mut(k);
-        let (vi, rest) = rest.split_at_mut(k);
-        let (vj, diff) = rest.split_at_mut(k);
-        let mut out = BprEpoch::default();
+        let mut diff = vec![0.0_f32; self.k];
+        let (learning_rate, decay) = (self.learning_rate, self.decay);
+        let mut loss = LossSum::default();
+        let (mut updates, mut skipped) = (0, 0);
         // A software pipeline: the pair of step `s + 2 * AHEAD` is computed (and its
         // CSR entries prefetched) at step `s`; at step `s + AHEAD` its user, items
         // and factor rows are prefetched; at step `s + 2 * AHEAD` it runs. The
         // shuffled order defeats the hardware prefetcher, and waiting for memory
-        // would otherwise dominate.
-        // Step `s` of the shard draws its negative from stream position
-        // `first_pair + s`, so one shard reproduces the single-threaded epoch.
+        // would otherwise dominate on large data. Step `s` of the shard draws its
+        // negative from stream position `first_pair + s`, so one shard reproduces
+        // the single-threaded epoch.
         let end = shard.len;
         let mut pairs = [0_usize; RING];
         for step in 0..end.min(RING) {
@@ -360,7 +391,7 @@ impl Plan<'_> {
             if step + RING < end {
                 pairs[step % RING] = self.fetch_pair(shard, step + RING);
             }
-            if step + AHEAD < end {
+            if self.prefetch && step + AHEAD < end {
                 let ahead = step + AHEAD;
                 self.prefetch_rows(shard.first_pair + ahead, pairs[ahead % RING], store);
             }
@@ -368,50 +399,93 @@ impl Plan<'_> {
             let user = self.user_of[pair] as usize;
             let seen = self.csr.row_indices(user);
             if seen.len() >= self.n_items as usize {
-                out.skipped += 1;
+                skipped += 1;
                 continue;
             }
             let pos = self.csr.indices()[pair] as usize;
             let value = rng::draw(self.negative_key, step as u64);
-            let neg = negative_item(value, seen, self.n_items) as usize;
-
-            store.load_user(user, u);
-            store.load_item(pos, vi);
-            store.load_item(neg, vj);
-            for ((d, &a), &b) in diff.iter_mut().zip(vi.iter()).zip(vj.iter()) {
-                *d = a - b;
-            }
-            let (bias_i, bias_j) = store.biases(pos, neg);
-            let x = S::dot(u, diff) + (bias_i - bias_j);
-            let z = 1.0 / (1.0 + x.exp());
-            out.loss += f64::from(softplus(-x));
-            out.updates += 1;
-
-            let step_size = self.learning_rate * z;
-            S::scale_add(vi, self.decay, u, step_size);
-            S::scale_add(vj, self.decay, u, -step_size);
-            S::scale_add(u, self.decay, diff, step_size);
-            store.store_user(user, u);
-            store.store_item(pos, vi);
-            store.store_item(neg, vj);
-            store.set_biases(
-                pos,
-                self.decay * bias_i + step_size,
-                neg,
-                self.decay * bias_j - step_size,
-            );
+            let neg = negative_item(value, seen, self.n_items, self.interpolate_above) as usize;
+            let (x, ex) = store.update(user, pos, neg, |rows| {
+                for ((d, &a), &b) in diff.iter_mut().zip(rows.pos.iter()).zip(rows.neg.iter()) {
+                    *d = a - b;
+                }
+                let x = S::dot(rows.user, &diff) + (*rows.bias_pos - *rows.bias_neg);
+                let ex = x.exp();
+                let step = learning_rate / (1.0 + ex);
+                // Items first: they need the user's factors from before the step.
+                S::scale_add(rows.pos, decay, rows.user, step);
+                S::scale_add(rows.neg, decay, rows.user, -step);
+                S::scale_add(rows.user, decay, &diff, step);
+                *rows.bias_pos = decay * *rows.bias_pos + step;
+                *rows.bias_neg = decay * *rows.bias_neg - step;
+                (x, ex)
+            });
+            loss.add(x, ex);
+            updates += 1;
         }
-        out
+        BprEpoch {
+            loss: loss.total(),
+            updates,
+            skipped,
+        }
     }
 }
+
+/// Sums `ln(1 + exp(-x))` over the steps without a logarithm per step: each term
+/// is a linear part plus the logarithm of a factor in `[1, 2]`, and the factors are
+/// multiplied together (rescaled by exact powers of two) and logged once.
+#[derive(Debug, Clone, Copy)]
+struct LossSum {
+    linear: f64,
+    product: f64,
+    log2_scale: i32,
+}
+
+impl Default for LossSum {
+    fn default() -> Self {
+        Self {
+            linear: 0.0,
+            product: 1.0,
+            log2_scale: 0,
+        }
+    }
+}
+
+impl LossSum {
+    /// Adds the term of margin `x`, given `ex = exp(x)`.
+    #[inline(always)]
+    fn add(&mut self, x: f32, ex: f32) {
+        let factor = if x >= 0.0 {
+            1.0 + 1.0 / f64::from(ex) // ln(1 + e^-x)
+        } else {
+            self.linear -= f64::from(x); // -x + ln(1 + e^x); NaN lands here too
+            1.0 + f64::from(ex)
+        };
+        self.product *= factor;
+        if self.product > RESCALE_ABOVE {
+            self.product *= RESCALE_BY;
+            self.log2_scale += RESCALE_BITS;
+        }
+    }
+
+    fn total(&self) -> f64 {
+        self.linear + f64::from(self.log2_scale) * std::f64::consts::LN_2 + self.product.ln()
+    }
+}
+
+const RESCALE_BITS: i32 = 512;
+const RESCALE_ABOVE: f64 = 1e154; // about 2^512
+const RESCALE_BY: f64 = 7.458_340_731_200_207e-155; // 2^-512, exact
 
 impl Plan<'_> {
     /// The pair visited at `step`, with its CSR entries requested from memory.
     #[inline(always)]
     fn fetch_pair(&self, shard: &Shard, step: usize) -> usize {
         let pair = shard.first_pair + shard.order.apply(step as u64) as usize;
-        simd::prefetch(&self.user_of[pair..=pair]);
-        simd::prefetch(&self.csr.indices()[pair..=pair]);
+        if self.prefetch {
+            simd::prefetch(&self.user_of[pair..=pair]);
+            simd::prefetch(&self.csr.indices()[pair..=pair]);
+        }
         pair
     }
 
@@ -434,22 +508,41 @@ impl Plan<'_> {
     }
 }
 
-/// `ln(1 + exp(x))` without overflow.
-fn softplus(x: f32) -> f32 {
-    x.max(0.0) + (-x.abs()).exp().ln_1p()
+/// The rows one step updates in place: the user's, the positive and negative
+/// items' (distinct), and the items' biases.
+struct Rows<'a> {
+    user: &'a mut [f32],
+    pos: &'a mut [f32],
+    neg: &'a mut [f32],
+    bias_pos: &'a mut f32,
+    bias_neg: &'a mut f32,
 }
 
-/// Reading and writing factor rows: exclusively (one thread) or shared (Hogwild).
+/// Where factor rows live: all exclusively (one thread) or a shard's users
+/// exclusively and the items shared (Hogwild).
 trait RowStore {
     fn prefetch_user(&self, row: usize);
     fn prefetch_item(&self, row: usize);
-    fn load_user(&self, row: usize, out: &mut [f32]);
-    fn load_item(&self, row: usize, out: &mut [f32]);
-    fn store_user(&mut self, row: usize, values: &[f32]);
-    fn store_item(&mut self, row: usize, values: &[f32]);
-    /// Biases of items `i` and `j` (zero without bias).
-    fn biases(&self, i: usize, j: usize) -> (f32, f32);
-    fn set_biases(&mut self, i: usize, bi: f32, j: usize, bj: f32);
+    /// Runs `step` on the rows of `user` and of items `pos != neg`.
+    fn update<T>(
+        &mut self,
+        user: usize,
+        pos: usize,
+        neg: usize,
+        step: impl FnOnce(Rows<'_>) -> T,
+    ) -> T;
+}
+
+/// Rows `a != b` of a row-major matrix with `k` columns, both mutable.
+#[inline(always)]
+fn two_rows(m: &mut [f32], a: usize, b: usize, k: usize) -> (&mut [f32], &mut [f32]) {
+    if a < b {
+        let (low, high) = m.split_at_mut(b * k);
+        (&mut low[a * k..(a + 1) * k], &mut high[..k])
+    } else {
+        let (low, high) = m.split_at_mut(a * k);
+        (&mut high[..k], &mut low[b * k..(b + 1) * k])
+    }
 }
 
 struct Exclusive<'a> {
@@ -469,101 +562,103 @@ impl RowStore for Exclusive<'_> {
         simd::prefetch(&self.items[row * self.k..(row + 1) * self.k]);
     }
     #[inline(always)]
-    fn load_user(&self, row: usize, out: &mut [f32]) {
-        out.copy_from_slice(&self.users[row * self.k..(row + 1) * self.k]);
-    }
-    #[inline(always)]
-    fn load_item(&self, row: usize, out: &mut [f32]) {
-        out.copy_from_slice(&self.items[row * self.k..(row + 1) * self.k]);
-    }
-    #[inline(always)]
-    fn store_user(&mut self, row: usize, values: &[f32]) {
-        self.users[row * self.k..(row + 1) * self.k].copy_from_slice(values);
-    }
-    #[inline(always)]
-    fn store_item(&mut self, row: usize, values: &[f32]) {
-        self.items[row * self.k..(row + 1) * self.k].copy_from_slice(values);
-    }
-    #[inline(always)]
-    fn biases(&self, i: usize, j: usize) -> (f32, f32) {
-        self.bias.as_deref().map_or((0.0, 0.0), |b| (b[i], b[j]))
-    }
-    #[inline(always)]
-    fn set_biases(&mut self, i: usize, bi: f32, j: usize, bj: f32) {
-        if let Some(b) = self.bias.as_deref_mut() {
-            b[i] = bi;
-            b[j] = bj;
-        }
+    fn update<T>(
+        &mut self,
+        user: usize,
+        pos: usize,
+        neg: usize,
+        step: impl FnOnce(Rows<'_>) -> T,
+    ) -> T {
+        let k = self.k;
+        let (pos_row, neg_row) = two_rows(self.items, pos, neg, k);
+        let (mut no_pos, mut no_neg) = (0.0, 0.0);
+        let (bias_pos, bias_neg) = match self.bias.as_deref_mut() {
+            Some(b) => {
+                let (x, y) = two_rows(b, pos, neg, 1);
+                (&mut x[0], &mut y[0])
+            }
+            None => (&mut no_pos, &mut no_neg),
+        };
+        step(Rows {
+            user: &mut self.users[user * k..(user + 1) * k],
+            pos: pos_row,
+            neg: neg_row,
+            bias_pos,
+            bias_neg,
+        })
     }
 }
 
-/// One shard's view: its own users exclusively, the items shared with the others.
+/// One shard's view: its own users exclusively, the items shared with the others
+/// (rows of `width` values: `k` factors, then the bias if there is one).
 struct Hogwild<'a> {
     users: &'a mut [f32],
     first_user: usize,
     items: &'a [AtomicU32],
-    bias: Option<&'a [AtomicU32]>,
+    width: usize,
+    scratch: Vec<f32>,
     k: usize,
 }
 
-impl Hogwild<'_> {
-    #[inline(always)]
-    fn user(&self, row: usize) -> std::ops::Range<usize> {
-        (row - self.first_user) * self.k..(row - self.first_user + 1) * self.k
+#[inline(always)]
+fn load(src: &[AtomicU32], out: &mut [f32]) {
+    for (o, s) in out.iter_mut().zip(src) {
+        *o = f32::from_bits(s.load(Ordering::Relaxed));
+    }
+}
+
+#[inline(always)]
+fn store(dst: &[AtomicU32], values: &[f32]) {
+    for (d, v) in dst.iter().zip(values) {
+        d.store(v.to_bits(), Ordering::Relaxed);
     }
 }
 
 impl RowStore for Hogwild<'_> {
     #[inline(always)]
     fn prefetch_user(&self, row: usize) {
-        simd::prefetch(&self.users[self.user(row)]);
+        let row = row - self.first_user;
+        simd::prefetch(&self.users[row * self.k..(row + 1) * self.k]);
     }
     #[inline(always)]
     fn prefetch_item(&self, row: usize) {
-        simd::prefetch(&self.items[row * self.k..(row + 1) * self.k]);
+        simd::prefetch(&self.items[row * self.width..(row + 1) * self.width]);
     }
     #[inline(always)]
-    fn load_user(&self, row: usize, out: &mut [f32]) {
-        out.copy_from_slice(&self.users[self.user(row)]);
-    }
-    #[inline(always)]
-    fn load_item(&self, row: usize, out: &mut [f32]) {
-        for (o, s) in out
-            .iter_mut()
-            .zip(&self.items[row * self.k..(row + 1) * self.k])
-        {
-            *o = f32::from_bits(s.load(Ordering::Relaxed));
+    fn update<T>(
+        &mut self,
+        user: usize,
+        pos: usize,
+        neg: usize,
+        step: impl FnOnce(Rows<'_>) -> T,
+    ) -> T {
+        let (k, width) = (self.k, self.width);
+        let pos_row = &self.items[pos * width..(pos + 1) * width];
+        let neg_row = &self.items[neg * width..(neg + 1) * width];
+        let (pos_buf, neg_buf) = self.scratch.split_at_mut(k);
+        load(&pos_row[..k], pos_buf);
+        load(&neg_row[..k], neg_buf);
+        let with_bias = width > k;
+        let (mut bias_pos, mut bias_neg) = (0.0, 0.0);
+        if with_bias {
+            bias_pos = f32::from_bits(pos_row[k].load(Ordering::Relaxed));
+            bias_neg = f32::from_bits(neg_row[k].load(Ordering::Relaxed));
         }
-    }
-    #[inline(always)]
-    fn store_user(&mut self, row: usize, values: &[f32]) {
-        let range = self.user(row);
-        self.users[range].copy_from_slice(values);
-    }
-    #[inline(always)]
-    fn store_item(&mut self, row: usize, values: &[f32]) {
-        for (d, v) in self.items[row * self.k..(row + 1) * self.k]
-            .iter()
-            .zip(values)
-        {
-            d.store(v.to_bits(), Ordering::Relaxed);
+        let row = user - self.first_user;
+        let out = step(Rows {
+            user: &mut self.users[row * k..(row + 1) * k],
+            pos: pos_buf,
+            neg: neg_buf,
+            bias_pos: &mut bias_pos,
+            bias_neg: &mut bias_neg,
+        });
+        store(&pos_row[..k], pos_buf);
+        store(&neg_row[..k], neg_buf);
+        if with_bias {
+            pos_row[k].store(bias_pos.to_bits(), Ordering::Relaxed);
+            neg_row[k].store(bias_neg.to_bits(), Ordering::Relaxed);
         }
-    }
-    #[inline(always)]
-    fn biases(&self, i: usize, j: usize) -> (f32, f32) {
-        self.bias.map_or((0.0, 0.0), |b| {
-            (
-                f32::from_bits(b[i].load(Ordering::Relaxed)),
-                f32::from_bits(b[j].load(Ordering::Relaxed)),
-            )
-        })
-    }
-    #[inline(always)]
-    fn set_biases(&mut self, i: usize, bi: f32, j: usize, bj: f32) {
-        if let Some(b) = self.bias {
-            b[i].store(bi.to_bits(), Ordering::Relaxed);
-            b[j].store(bj.to_bits(), Ordering::Relaxed);
-        }
+        out
     }
 }
 
@@ -688,7 +783,7 @@ mod tests {
         let seen = [1_i32, 2, 5, 6, 7];
         let mut counts = [0_u32; 8];
         for step in 0..30_000 {
-            let item = negative_item(rng::draw(9, step), &seen, 8);
+            let item = negative_item(rng::draw(9, step), &seen, 8, 2);
             assert!(!seen.contains(&(item as i32)), "drew seen item {item}");
             counts[item as usize] += 1;
         }
@@ -713,11 +808,13 @@ mod tests {
             row.sort_unstable();
             row.dedup();
             for item in 0..n_items {
-                assert_eq!(
-                    contains(&row, item, n_items),
-                    row.binary_search(&(item as i32)).is_ok(),
-                    "len {len} item {item}"
-                );
+                for threshold in [0, 16, usize::MAX] {
+                    assert_eq!(
+                        contains(&row, item, n_items, threshold),
+                        row.binary_search(&(item as i32)).is_ok(),
+                        "len {len} item {item}"
+                    );
+                }
             }
         }
     }
@@ -726,7 +823,7 @@ mod tests {
     fn exact_draw_after_rejections_finds_the_only_unseen_item() {
         let seen: Vec<i32> = (0..1000).filter(|&i| i != 437).collect();
         for step in 0..50 {
-            assert_eq!(negative_item(rng::draw(3, step), &seen, 1000), 437);
+            assert_eq!(negative_item(rng::draw(3, step), &seen, 1000, 16), 437);
         }
     }
 

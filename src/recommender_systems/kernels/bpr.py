@@ -33,7 +33,7 @@ __all__ = ["bpr_epoch", "bpr_epoch_reference", "bpr_triples"]
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
-_ROUNDS = 4
+_ROUNDS = 3
 _NEGATIVE_STREAM = 8
 #: Uniform draws tried before drawing directly among the unseen items.
 REJECTION_TRIES = 32
@@ -195,19 +195,20 @@ def _below(values: np.ndarray, n: int) -> np.ndarray:
 
 
 def _permutation(n: int, seed: np.uint64) -> np.ndarray:
-    """The keyed Feistel permutation of ``0..n`` (see ``rng.rs``)."""
-    bits = max((n - 1).bit_length(), 2)
-    half = np.uint64((bits + 1) // 2)
-    mask = np.uint64((1 << int(half)) - 1)
-    keys = [_subkey(seed, r) for r in range(_ROUNDS)]
+    """The keyed permutation of ``0..n`` (see ``Permutation`` in ``rng.rs``)."""
+    bits = (n - 1).bit_length()
+    mask = np.uint64((1 << bits) - 1)
+    shift = np.uint64(bits // 2 + 1)
+    keys = [_subkey(seed, r) & mask for r in range(_ROUNDS)]
+    multipliers = [_subkey(seed, _ROUNDS + r) | np.uint64(1) for r in range(_ROUNDS)]
 
     def encrypt(x: np.ndarray) -> np.ndarray:
-        left, right = x >> half, x & mask
-        for key in keys:
-            left, right = right, left ^ (_mix64(right ^ key) & mask)
-        return (left << half) | right
+        for key, multiplier in zip(keys, multipliers, strict=True):
+            x = ((x ^ key) * multiplier) & mask
+            x ^= x >> shift
+        return x
 
-    # Cycle walking: repeat the Feistel permutation of 0..4**half until it lands below n.
+    # Cycle walking: repeat the permutation of 0..2**bits until it lands below n.
     y = encrypt(np.arange(n, dtype=np.uint64))
     outside = np.flatnonzero(y >= np.uint64(n))
     while outside.size:
