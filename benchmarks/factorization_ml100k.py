@@ -44,6 +44,7 @@ SEED = 20260527
 METRICS = ("precision", "recall", "map", "ndcg", "coverage")
 BPR_SMALL: dict[str, Any] = {"n_factors": 16, "epochs": 5}
 ALS_BENCH: dict[str, Any] = {"n_factors": 64, "iterations": 15}
+SETTINGS = (("BPR", "16 factors, 5 epochs"), ("ALS", "64 factors, 15 iterations"))
 
 # Runs in a child process with the extension disabled: our Python fallback.
 FALLBACK_SCRIPT = textwrap.dedent(
@@ -95,7 +96,9 @@ def fit_times(data: Interactions, threads: int, repeats: int) -> dict[str, float
         return {name: median_seconds(run, repeats) for name, run in runs.items()}
 
 
-def quality(models: dict[str, Recommender], train: Interactions, test: Any) -> dict[str, dict[str, float]]:
+def quality(
+    models: dict[str, Recommender], train: Interactions, test: Any
+) -> dict[str, dict[str, float]]:
     return {
         name: dict(evaluate(model, train, test, k=10, metrics=METRICS))
         for name, model in models.items()
@@ -160,7 +163,7 @@ def report(
         "|---|---:|---:|---:|---:|",
     ]
     for threads, t in times.items():
-        for family, setting in (("BPR", "16 factors, 5 epochs"), ("ALS", "64 factors, 15 iterations")):
+        for family, setting in SETTINGS:
             ours, theirs = t[f"{family} ours"], t[f"{family} implicit"]
             lines.append(
                 f"| {family} ({setting}) | {threads} | {ours:.4f} | {theirs:.4f} | "

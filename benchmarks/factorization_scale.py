@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,7 @@ def _stamps() -> tuple[list[float], Any]:
 
 def _iteration_seconds(stamps: list[float]) -> list[float]:
     # The first interval includes each library's set-up: leave it out.
-    return [b - a for a, b in zip(stamps[1:], stamps[2:], strict=False)]
+    return [b - a for a, b in pairwise(stamps[1:])]
 
 
 def _random_factors(n: int, k: int, seed: int) -> np.ndarray:
@@ -81,7 +82,7 @@ def _random_factors(n: int, k: int, seed: int) -> np.ndarray:
 
 def run_job(job: str, path: str, threads: int, factors: int, repeats: int) -> dict[str, Any]:
     arrays = np.load(path)
-    shape = tuple(int(v) for v in arrays["shape"])
+    shape = (int(arrays["shape"][0]), int(arrays["shape"][1]))
     csr = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
     data = Interactions.from_sparse(csr) if job.endswith("ours") else None
     writable = csr.copy() if job.endswith("implicit") else None  # implicit writes its input
@@ -117,7 +118,8 @@ def run_job(job: str, path: str, threads: int, factors: int, repeats: int) -> di
                 ours.recommend_batch(users, n=10)
                 record()
         elif job == "topk-implicit":
-            model = implicit_model("als", {"factors": factors, "iterations": 0, "num_threads": threads})
+            params = {"factors": factors, "iterations": 0, "num_threads": threads}
+            model = implicit_model("als", params)
             model.fit(writable, show_progress=False)
             model.user_factors = _random_factors(shape[0], factors, 1)
             model.item_factors = _random_factors(shape[1], factors, 2)

@@ -68,9 +68,7 @@ def test_bad_hyperparameters_raise_parameter_error_at_fit(
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_empty_user_unused_item_and_single_user_fit(name: str) -> None:
-    matrix = sp.csr_matrix(
-        np.array([[1, 0, 1, 0], [0, 0, 0, 0], [1, 1, 0, 0]], dtype=np.float32)
-    )
+    matrix = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 0, 0, 0], [1, 1, 0, 0]], dtype=np.float32))
     data = Interactions.from_sparse(matrix, user_ids=[10, 11, 12], item_ids=["a", "b", "c", "d"])
     model = MODELS[name](random_state=0).fit(data)
     assert np.isfinite(model.user_factors_).all() and np.isfinite(model.item_factors_).all()
@@ -128,7 +126,7 @@ FALLBACK_SCRIPT = textwrap.dedent(
     ratings = rs.load_movielens_100k(progress=False)
     train, test = rs.split_ratings(ratings, 0.2, random_state={seed})
     models = {{
-        "bpr": rs.BPR(n_factors=32, epochs=12, learning_rate=0.05, reg=0.01, random_state=0),
+        "bpr": rs.BPR(n_factors=32, epochs=15, learning_rate=0.1, reg=0.01, random_state=0),
         "als": rs.ALS(random_state=0),
     }}
     out = {{name: rs.evaluate(m, train, test, k=10)["ndcg@10"] for name, m in models.items()}}

@@ -46,11 +46,15 @@ def test_more_factors_than_the_matrix_has() -> None:
     np.testing.assert_allclose(vectors.T @ vectors, np.eye(2), atol=1e-12)
     tall = leading_right_singular_vectors(matrix.T.tocsr(), 10, np.random.default_rng(0))
     assert tall.shape == (2, 2)
-    assert leading_right_singular_vectors(sp.csr_matrix((2, 3)), 4, np.random.default_rng(0)).shape == (3, 0)
+    empty = leading_right_singular_vectors(sp.csr_matrix((2, 3)), 4, np.random.default_rng(0))
+    assert empty.shape == (3, 0)
 
 
 def test_popularity_damping_changes_the_basis(synthetic: pd.DataFrame) -> None:
     plain = SVD(n_factors=8, random_state=0).fit(synthetic)
     damped = SVD(n_factors=8, popularity_damping=0.5, random_state=0).fit(synthetic)
-    assert not np.allclose(plain.item_factors_ @ plain.item_factors_.T,
-                           damped.item_factors_ @ damped.item_factors_.T, atol=1e-3)
+    assert not np.allclose(
+        plain.item_factors_ @ plain.item_factors_.T,
+        damped.item_factors_ @ damped.item_factors_.T,
+        atol=1e-3,
+    )

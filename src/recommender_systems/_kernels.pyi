@@ -13,7 +13,6 @@ def topk(
     exclude_indices: npt.NDArray[np.int32] | None = None,
     n_threads: int = 0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
-
 def bpr_epoch(
     indptr: npt.NDArray[np.int64],
     indices: npt.NDArray[np.int32],

@@ -67,6 +67,11 @@ class ALS(MatrixFactorization):
     """
 
     item_gram_: np.ndarray
+    #: The regularisation and confidence settings of the last fit (used by fold-in
+    #: and ``explain`` even if the hyperparameters change afterwards).
+    reg_: float
+    reg_exponent_: float
+    alpha_: float
 
     def __init__(
         self,
@@ -94,9 +99,9 @@ class ALS(MatrixFactorization):
     def _fit(self, data: Interactions) -> None:
         n_factors = check_positive_int(self.n_factors, "n_factors")
         iterations = check_non_negative_int(self.iterations, "iterations")
-        check_non_negative_float(self.reg, "reg")
-        check_non_negative_float(self.reg_exponent, "reg_exponent")
-        alpha = check_non_negative_float(self.alpha, "alpha")
+        self.reg_ = check_non_negative_float(self.reg, "reg")
+        self.reg_exponent_ = check_non_negative_float(self.reg_exponent, "reg_exponent")
+        self.alpha_ = alpha = check_non_negative_float(self.alpha, "alpha")
         check_choice(self.solver, "solver", _SOLVERS)
         check_non_negative_int(self.cg_steps, "cg_steps")
         n_threads = check_non_negative_int(self.n_threads, "n_threads")
@@ -131,8 +136,8 @@ class ALS(MatrixFactorization):
 
     def _regularization(self, rows: sp.csr_matrix) -> np.ndarray:
         """Each row's regularisation: ``reg * (total confidence weight) ** reg_exponent``."""
-        weight = rows.shape[1] + float(self.alpha) * np.asarray(rows.sum(axis=1)).ravel()
-        return (float(self.reg) * weight ** float(self.reg_exponent)).astype(np.float32)
+        weight = rows.shape[1] + self.alpha_ * np.asarray(rows.sum(axis=1)).ravel()
+        return (self.reg_ * weight**self.reg_exponent_).astype(np.float32)
 
     # ----------------------------------------------------------------- fold-in
     def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
@@ -146,7 +151,7 @@ class ALS(MatrixFactorization):
             self.item_factors_,
             vectors,
             self._regularization(history),
-            alpha=float(self.alpha),
+            alpha=self.alpha_,
             exact=True,
             gram=self.item_gram_,
             n_threads=self._n_threads(),
@@ -179,7 +184,7 @@ class ALS(MatrixFactorization):
         if row.nnz == 0:
             return []
         y = self.item_factors_[row.indices].astype(np.float64)
-        extra = float(self.alpha) * row.data.astype(np.float64)
+        extra = self.alpha_ * row.data.astype(np.float64)
         reg = float(self._regularization(row)[0])
         a = self.item_gram_.astype(np.float64) + reg * np.eye(y.shape[1]) + (y.T * extra) @ y
         weights = np.linalg.lstsq(a, target, rcond=None)[0]  # A⁻¹ y_item (A is symmetric)

@@ -192,5 +192,5 @@ def test_kernel_rejects_bad_input_naming_the_argument(name: str, change: Change)
 
 @needs_ext
 def test_gram_kernel_rejects_nan() -> None:
-    with pytest.raises(ValueError, match="^factors: expected finite"):
+    with pytest.raises(ValueError, match=r"^factors: expected finite"):
         ext.gram(np.full((2, 2), np.nan, np.float32))  # type: ignore[union-attr]

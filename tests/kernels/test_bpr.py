@@ -140,7 +140,10 @@ def good_args() -> dict[str, object]:
     }
 
 
-def _set(name: str, value: Callable[[dict[str, object]], object]) -> Callable[[dict[str, object]], None]:
+Change = Callable[[dict[str, object]], None]
+
+
+def _set(name: str, value: Callable[[dict[str, object]], object]) -> Change:
     def change(args: dict[str, object]) -> None:
         args[name] = value(args)
 
@@ -152,8 +155,8 @@ def _shared(args: dict[str, object]) -> None:
 
 
 BAD_INPUTS = [
-    ("user_factors", _set("user_factors", lambda a: a["user_factors"].astype(np.float64))),  # type: ignore[attr-defined]
-    ("user_factors", _set("user_factors", lambda a: np.asfortranarray(np.ones((4, 3), np.float32)))),
+    ("user_factors", _set("user_factors", lambda a: np.ones((4, 3), np.float64))),
+    ("user_factors", _set("user_factors", lambda a: np.ones((4, 3), np.float32, order="F"))),
     ("user_factors", _set("user_factors", lambda a: np.ones((3, 3), np.float32))),
     ("item_factors", _set("item_factors", lambda a: np.ones((5, 2), np.float32))),
     ("item_factors", _set("item_factors", lambda a: np.full((5, 3), np.nan, np.float32))),
@@ -189,5 +192,5 @@ def test_kernel_rejects_unsorted_rows() -> None:
     args = good_args()
     args["indptr"] = np.array([0, 2, 2, 2, 2], dtype=np.int64)
     args["indices"] = np.array([3, 1], dtype=np.int32)
-    with pytest.raises(ValueError, match="^indices: expected strictly increasing"):
+    with pytest.raises(ValueError, match=r"^indices: expected strictly increasing"):
         ext.bpr_epoch(**args)  # type: ignore[union-attr]

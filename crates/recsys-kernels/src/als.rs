@@ -68,6 +68,16 @@ pub fn als_solve(
     solver: Solver,
     n_threads: usize,
 ) -> KernelResult<()> {
+    solve_with_isa(problem, factors, solver, n_threads, Isa::detect())
+}
+
+fn solve_with_isa(
+    problem: &AlsProblem<'_>,
+    factors: &mut [f32],
+    solver: Solver,
+    n_threads: usize,
+    isa: Isa,
+) -> KernelResult<()> {
     let k = problem.n_factors;
     let csr = problem.ratings;
     validate(problem, factors)?;
@@ -75,7 +85,7 @@ pub fn als_solve(
         Some(g) => g.to_vec(),
         None => gram(problem.fixed, k, n_threads)?,
     };
-    let isa = Isa::detect();
+
     let row = RowSolver {
         csr,
         fixed: problem.fixed,
@@ -576,6 +586,44 @@ mod tests {
     }
 
     #[test]
+    fn portable_and_simd_paths_agree() {
+        let (n_rows, n_fixed, k) = (40, 30, 13);
+        let mut indptr = vec![0_i64];
+        let mut indices = Vec::new();
+        for r in 0..n_rows {
+            indices.extend((0..n_fixed as i32).filter(|c| (r * 7 + *c as usize * 3) % 4 == 0));
+            indptr.push(indices.len() as i64);
+        }
+        let data: Vec<f32> = (0..indices.len()).map(|i| (i % 5) as f32).collect();
+        let csr = CsrView::new(N, &indptr, &indices, Some(&data), n_rows, n_fixed).unwrap();
+        let fixed = random(n_fixed * k, 3);
+        let reg = vec![0.5_f32; n_rows];
+        let problem = AlsProblem {
+            ratings: &csr,
+            fixed: &fixed,
+            regularization: &reg,
+            gram: None,
+            alpha: 1.5,
+            n_factors: k,
+        };
+        for solver in [Solver::ConjugateGradient(3), Solver::Cholesky] {
+            let results: Vec<Vec<f32>> = Isa::available()
+                .into_iter()
+                .map(|isa| {
+                    let mut x = random(n_rows * k, 4);
+                    solve_with_isa(&problem, &mut x, solver, 1, isa).unwrap();
+                    x
+                })
+                .collect();
+            for other in &results[1..] {
+                for (a, b) in results[0].iter().zip(other) {
+                    assert!((a - b).abs() < 1e-4 * a.abs().max(1.0), "{a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn gram_is_deterministic_and_correct() {
         let k = 5;
         let fixed = random(3000 * k, 4);
@@ -634,57 +682,5 @@ mod tests {
         assert_eq!(check(&csr, &fixed, &[0.1], -1.0, 2), "alpha");
         assert_eq!(check(&bad_data, &fixed, &[0.1], 1.0, 2), "data");
         assert_eq!(check(&no_data, &fixed, &[0.1], 1.0, 2), "data");
-    }
-}
-
-#[cfg(test)]
-mod bench {
-    use super::*;
-    use crate::csr::CsrNames;
-    use crate::rng;
-    use std::time::Instant;
-
-    #[test]
-    #[ignore]
-    fn time_cg_in_cache() {
-        let (n_rows, n_fixed, k, per_row) = (20_000, 1_000, 64, 100);
-        let mut indptr = vec![0_i64];
-        let mut indices = Vec::new();
-        for r in 0..n_rows {
-            let mut cols: Vec<i32> = (0..per_row)
-                .map(|j| rng::below(rng::draw(r as u64, j), n_fixed as u32) as i32)
-                .collect();
-            cols.sort_unstable();
-            cols.dedup();
-            indices.extend(cols);
-            indptr.push(indices.len() as i64);
-        }
-        let data = vec![1.0_f32; indices.len()];
-        let names = CsrNames {
-            indptr: "a",
-            indices: "b",
-            data: "c",
-        };
-        let csr = CsrView::new(names, &indptr, &indices, Some(&data), n_rows, n_fixed).unwrap();
-        let fixed: Vec<f32> = (0..n_fixed * k)
-            .map(|i| (i as f32 * 0.01).sin() * 0.1)
-            .collect();
-        let reg = vec![0.1_f32; n_rows];
-        let mut factors = vec![0.01_f32; n_rows * k];
-        let problem = AlsProblem {
-            ratings: &csr,
-            fixed: &fixed,
-            regularization: &reg,
-            gram: None,
-            alpha: 1.0,
-            n_factors: k,
-        };
-        for _ in 0..3 {
-            let t = Instant::now();
-            als_solve(&problem, &mut factors, Solver::ConjugateGradient(3), 1).unwrap();
-            let s = t.elapsed().as_secs_f64();
-            let fma = (indices.len() * 4 * 2 * k + n_rows * 4 * k * k) as f64;
-            println!("{s:.3}s  {:.2} GFMA/s", fma / s / 1e9);
-        }
     }
 }

@@ -4,7 +4,8 @@
 //! shuffled by a keyed permutation of the pair positions ([`rng::Permutation`]).
 //! At step `s` the negative item is drawn uniformly from the items the user has
 //! not seen: uniform draws (from the stream `rng::draw(negative_key, s)`) are
-//! rejected by a binary search of the user's sorted CSR row; after
+//! rejected by searching the user's sorted CSR row (a binary search, or, on data
+//! too large for the cache, a search from the interpolated position); after
 //! `REJECTION_TRIES` rejections the `r`-th unseen item is taken directly, with `r`
 //! uniform. Users who have seen every item are skipped. No users x items mask
 //! exists anywhere.
@@ -23,9 +24,10 @@
 //! With `t` threads, the pairs are cut into `t` shards of whole users (contiguous
 //! CSR rows, about `nnz / t` pairs each), each visited in its own shuffled order,
 //! all at once (Hogwild, Niu et al. 2011): a shard owns its users' factors, and
-//! item factors are shared without locks through relaxed atomic loads and stores,
-//! so a concurrent update of an item may be lost or mixed, but memory is never
-//! torn and no access is unsafe.
+//! item factors (with each item's bias packed into its row for the epoch) are
+//! shared without locks through relaxed atomic loads and stores, so a concurrent
+//! update of an item may be lost or mixed, but memory is never torn and no access
+//! is unsafe.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -92,9 +94,19 @@ pub struct BprModel<'a> {
 /// strictly increasing within each row). See the module docs.
 pub fn bpr_epoch(
     positives: &CsrView<'_>,
+    model: BprModel<'_>,
+    params: BprParams,
+    n_threads: usize,
+) -> KernelResult<BprEpoch> {
+    epoch_with_isa(positives, model, params, n_threads, Isa::detect())
+}
+
+fn epoch_with_isa(
+    positives: &CsrView<'_>,
     mut model: BprModel<'_>,
     params: BprParams,
     n_threads: usize,
+    isa: Isa,
 ) -> KernelResult<BprEpoch> {
     let k = model.n_factors;
     if k == 0 {
@@ -118,6 +130,12 @@ pub fn bpr_epoch(
         .ok()
         .filter(|&n| n < u32::MAX)
         .ok_or_else(|| KernelError::new("item_factors", "expected fewer than 2^32 - 1 items"))?;
+    if u32::try_from(n_users).is_err() {
+        return Err(KernelError::new(
+            "user_factors",
+            "expected fewer than 2^32 users",
+        ));
+    }
     check_sorted_rows(positives)?;
 
     let nnz = positives.nnz();
@@ -140,7 +158,7 @@ pub fn bpr_epoch(
         k,
         learning_rate: params.learning_rate,
         decay: 1.0 - params.learning_rate * params.reg,
-        isa: Isa::detect(),
+        isa,
         prefetch: large,
         interpolate_above: if large { INTERPOLATE_ABOVE } else { usize::MAX },
     };
@@ -776,6 +794,47 @@ mod tests {
             (hogwild - serial).abs() < 0.2 * serial,
             "{hogwild} vs {serial}"
         );
+    }
+
+    #[test]
+    fn portable_and_simd_paths_agree() {
+        let p = problem(50, 40);
+        let csr = CsrView::new(N, &p.indptr, &p.indices, None, p.n_users, p.n_items).unwrap();
+        let runs: Vec<(Vec<f32>, Vec<f32>, f64)> = Isa::available()
+            .into_iter()
+            .map(|isa| {
+                let mut users = init(p.n_users * 12, 1);
+                let mut items = init(p.n_items * 12, 2);
+                let mut bias = vec![0.0; p.n_items];
+                let mut loss = 0.0;
+                for seed in 0..3 {
+                    let model = BprModel {
+                        user_factors: &mut users,
+                        item_factors: &mut items,
+                        item_bias: Some(&mut bias),
+                        n_factors: 12,
+                    };
+                    let params = BprParams {
+                        learning_rate: 0.05,
+                        reg: 0.01,
+                        seed,
+                    };
+                    loss = epoch_with_isa(&csr, model, params, 1, isa).unwrap().loss;
+                }
+                (users, items, loss)
+            })
+            .collect();
+        for other in &runs[1..] {
+            for (a, b) in runs[0]
+                .0
+                .iter()
+                .zip(&other.0)
+                .chain(runs[0].1.iter().zip(&other.1))
+            {
+                assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+            }
+            assert!((runs[0].2 - other.2).abs() < 1e-6 * runs[0].2);
+        }
     }
 
     #[test]

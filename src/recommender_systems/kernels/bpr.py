@@ -91,13 +91,13 @@ def bpr_epoch_reference(
 ) -> EpochResult:
     """Python reference of the Rust ``bpr_epoch`` (one thread): same triples, same update."""
     _check_reference_args(user_factors, item_factors, item_bias, learning_rate, reg, indptr)
-    users, positives, negatives, skipped = bpr_triples(
-        indptr, indices, item_factors.shape[0], seed
-    )
+    users, positives, negatives, skipped = bpr_triples(indptr, indices, item_factors.shape[0], seed)
     lr = np.float32(learning_rate)
     decay = np.float32(1.0) - lr * np.float32(reg)
     with_bias = item_bias is not None
-    bias = item_bias if with_bias else np.zeros(item_factors.shape[0], np.float32)
+    bias: np.ndarray = (
+        item_bias if item_bias is not None else np.zeros(item_factors.shape[0], np.float32)
+    )
     loss = 0.0
     for u, i, j in zip(users.tolist(), positives.tolist(), negatives.tolist(), strict=True):
         user = user_factors[u].copy()
