@@ -24,12 +24,11 @@
 //! With `t` threads, the pairs are cut into `t` shards of whole users (contiguous
 //! CSR rows, about `nnz / t` pairs each), each visited in its own shuffled order,
 //! all at once (Hogwild, Niu et al. 2011): a shard owns its users' factors, and
-//! item factors (with each item's bias packed into its row for the epoch) are
-//! shared without locks through relaxed atomic loads and stores, so a concurrent
-//! update of an item may be lost or mixed, but memory is never torn and no access
-//! is unsafe.
+//! item factors (each item's bias packed into its row for the epoch) are shared
+//! without locks through relaxed 64-bit atomic loads and stores, so a concurrent
+//! update of an item may be lost or mixed, but no access is a data race.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
@@ -178,19 +177,25 @@ fn epoch_with_isa(
         };
         return Ok(plan.run(&shard, &mut store));
     }
-    // Shared item rows carry their bias in one more column: a separate bias array
-    // would put every hot item's bias in a handful of cache lines that all
-    // threads keep writing.
+    // Shared item rows carry their bias in one more column (a separate bias array
+    // would put every hot item's bias in a handful of cache lines that all threads
+    // keep writing), and are shared as pairs of floats in 64-bit atomics: half the
+    // atomic operations of one float each.
     let n_items = n_items as usize;
-    let width = k + usize::from(model.item_bias.is_some());
-    let mut packed = Vec::with_capacity(n_items * width);
-    for (item, row) in model.item_factors.chunks_exact(k).enumerate() {
-        packed.extend_from_slice(row);
+    let width = (k + usize::from(model.item_bias.is_some())).next_multiple_of(2);
+    let mut row = vec![0.0_f32; width];
+    let mut packed = Vec::with_capacity(n_items * width / 2);
+    for (item, factors) in model.item_factors.chunks_exact(k).enumerate() {
+        row[..k].copy_from_slice(factors);
         if let Some(bias) = model.item_bias.as_deref() {
-            packed.push(bias[item]);
+            row[k] = bias[item];
         }
+        packed.extend(
+            row.chunks_exact(2)
+                .map(|p| AtomicU64::new(join(p[0], p[1]))),
+        );
     }
-    let items = as_atomic(&mut packed);
+    let items = &packed[..];
     // Each shard gets the factors of its own users: safe, exclusive slices.
     let mut jobs = Vec::with_capacity(bounds.len() - 1);
     let mut rest = model.user_factors;
@@ -213,7 +218,8 @@ fn epoch_with_isa(
             first_user: w[0],
             items,
             width,
-            scratch: vec![0.0; 2 * k],
+            with_bias: model.item_bias.is_some(),
+            scratch: vec![0.0; 2 * width],
             k,
         };
         jobs.push((shard, store));
@@ -223,7 +229,8 @@ fn epoch_with_isa(
             .map(|(shard, mut store)| plan.run(&shard, &mut store))
             .collect()
     })?;
-    for (item, row) in packed.chunks_exact(width).enumerate() {
+    for (item, shared) in packed.chunks_exact(width / 2).enumerate() {
+        load(shared, &mut row);
         model.item_factors[item * k..(item + 1) * k].copy_from_slice(&row[..k]);
         if let Some(bias) = model.item_bias.as_deref_mut() {
             bias[item] = row[k];
@@ -608,27 +615,37 @@ impl RowStore for Exclusive<'_> {
 }
 
 /// One shard's view: its own users exclusively, the items shared with the others
-/// (rows of `width` values: `k` factors, then the bias if there is one).
+/// (rows of `width` floats, two per atomic: `k` factors, then the bias if there
+/// is one, then padding to an even count).
 struct Hogwild<'a> {
     users: &'a mut [f32],
     first_user: usize,
-    items: &'a [AtomicU32],
+    items: &'a [AtomicU64],
     width: usize,
+    with_bias: bool,
     scratch: Vec<f32>,
     k: usize,
 }
 
+/// Two floats as one 64-bit word (`a` in the low half).
 #[inline(always)]
-fn load(src: &[AtomicU32], out: &mut [f32]) {
-    for (o, s) in out.iter_mut().zip(src) {
-        *o = f32::from_bits(s.load(Ordering::Relaxed));
+fn join(a: f32, b: f32) -> u64 {
+    u64::from(a.to_bits()) | (u64::from(b.to_bits()) << 32)
+}
+
+#[inline(always)]
+fn load(src: &[AtomicU64], out: &mut [f32]) {
+    for (pair, word) in out.chunks_exact_mut(2).zip(src) {
+        let bits = word.load(Ordering::Relaxed);
+        pair[0] = f32::from_bits(bits as u32);
+        pair[1] = f32::from_bits((bits >> 32) as u32);
     }
 }
 
 #[inline(always)]
-fn store(dst: &[AtomicU32], values: &[f32]) {
-    for (d, v) in dst.iter().zip(values) {
-        d.store(v.to_bits(), Ordering::Relaxed);
+fn store(dst: &[AtomicU64], values: &[f32]) {
+    for (word, pair) in dst.iter().zip(values.chunks_exact(2)) {
+        word.store(join(pair[0], pair[1]), Ordering::Relaxed);
     }
 }
 
@@ -640,7 +657,8 @@ impl RowStore for Hogwild<'_> {
     }
     #[inline(always)]
     fn prefetch_item(&self, row: usize) {
-        simd::prefetch(&self.items[row * self.width..(row + 1) * self.width]);
+        let half = self.width / 2;
+        simd::prefetch(&self.items[row * half..(row + 1) * half]);
     }
     #[inline(always)]
     fn update<T>(
@@ -650,47 +668,32 @@ impl RowStore for Hogwild<'_> {
         neg: usize,
         step: impl FnOnce(Rows<'_>) -> T,
     ) -> T {
-        let (k, width) = (self.k, self.width);
-        let pos_row = &self.items[pos * width..(pos + 1) * width];
-        let neg_row = &self.items[neg * width..(neg + 1) * width];
-        let (pos_buf, neg_buf) = self.scratch.split_at_mut(k);
-        load(&pos_row[..k], pos_buf);
-        load(&neg_row[..k], neg_buf);
-        let with_bias = width > k;
-        let (mut bias_pos, mut bias_neg) = (0.0, 0.0);
-        if with_bias {
-            bias_pos = f32::from_bits(pos_row[k].load(Ordering::Relaxed));
-            bias_neg = f32::from_bits(neg_row[k].load(Ordering::Relaxed));
-        }
+        let (k, width, half) = (self.k, self.width, self.width / 2);
+        let pos_row = &self.items[pos * half..(pos + 1) * half];
+        let neg_row = &self.items[neg * half..(neg + 1) * half];
+        let (pos_buf, neg_buf) = self.scratch.split_at_mut(width);
+        load(pos_row, pos_buf);
+        load(neg_row, neg_buf);
+        let (pos_factors, pos_rest) = pos_buf.split_at_mut(k);
+        let (neg_factors, neg_rest) = neg_buf.split_at_mut(k);
+        let (mut no_pos, mut no_neg) = (0.0, 0.0);
+        let (bias_pos, bias_neg) = if self.with_bias {
+            (&mut pos_rest[0], &mut neg_rest[0])
+        } else {
+            (&mut no_pos, &mut no_neg)
+        };
         let row = user - self.first_user;
         let out = step(Rows {
             user: &mut self.users[row * k..(row + 1) * k],
-            pos: pos_buf,
-            neg: neg_buf,
-            bias_pos: &mut bias_pos,
-            bias_neg: &mut bias_neg,
+            pos: pos_factors,
+            neg: neg_factors,
+            bias_pos,
+            bias_neg,
         });
-        store(&pos_row[..k], pos_buf);
-        store(&neg_row[..k], neg_buf);
-        if with_bias {
-            pos_row[k].store(bias_pos.to_bits(), Ordering::Relaxed);
-            neg_row[k].store(bias_neg.to_bits(), Ordering::Relaxed);
-        }
+        store(pos_row, pos_buf);
+        store(neg_row, neg_buf);
         out
     }
-}
-
-const _: () = assert!(
-    std::mem::size_of::<AtomicU32>() == std::mem::size_of::<f32>()
-        && std::mem::align_of::<AtomicU32>() == std::mem::align_of::<f32>()
-);
-
-/// Views an exclusively borrowed float slice as atomics, for lock-free sharing.
-fn as_atomic(values: &mut [f32]) -> &[AtomicU32] {
-    // SAFETY: `AtomicU32` has the size and alignment of `f32` (asserted above), any
-    // bit pattern is valid for both, and the exclusive borrow guarantees that no
-    // non-atomic access happens while the returned view lives.
-    unsafe { &*(values as *mut [f32] as *const [AtomicU32]) }
 }
 
 #[cfg(test)]
