@@ -1,6 +1,6 @@
 """The Rust BPR epoch against its Python reference, and its argument checks.
 
-Both draw their randomness from the same counter-based streams (a keyed Feistel
+Both draw their randomness from the same counter-based streams (a keyed
 permutation for the visiting order, SplitMix64 for the negatives), so a
 single-threaded Rust epoch and the reference apply the *same* sampled triples;
 the factors then agree up to float32 rounding (fused multiply-adds, summation

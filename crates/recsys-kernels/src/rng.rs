@@ -1,11 +1,12 @@
 //! Counter-based randomness: every random choice is a pure function of a seed and
-//! a position, so results do not depend on how work is split between threads, and
-//! the NumPy reference (`kernels/bpr.py`) reproduces the same draws exactly.
+//! a position, so the NumPy reference (`kernels/bpr.py`) reproduces the same draws
+//! exactly, and a step's randomness can be computed ahead of the step.
 //!
 //! - [`mix64`]: the SplitMix64 finaliser, a strong 64-bit mixing function.
-//! - [`Permutation`]: a pseudo-random bijection of `0..n` (a 4-round Feistel
-//!   network on the next even power of two, with cycle walking). It shuffles
-//!   `n` positions in O(1) memory, and any position can be computed on its own.
+//! - [`Permutation`]: a keyed pseudo-random bijection of `0..n` (invertible
+//!   multiply-xorshift rounds on the next power of two, with cycle walking). It
+//!   shuffles `n` positions in O(1) memory, and any position can be computed on
+//!   its own.
 
 /// The golden-ratio increment of SplitMix64.
 pub const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;

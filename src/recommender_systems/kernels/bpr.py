@@ -1,8 +1,8 @@
 """One epoch of BPR by SGD: the Rust kernel, or its NumPy/Python reference.
 
 Both follow the contract of ``crates/recsys-kernels/src/bpr.rs`` and draw the same
-random numbers: the visiting order is a keyed Feistel permutation of the pair
-positions and the negatives come from counter-based streams (SplitMix64), so the
+random numbers: the visiting order is a keyed permutation of the pair positions
+and the negatives come from counter-based streams (SplitMix64), so the
 reference replays exactly the (user, positive, negative) triples of a
 single-threaded Rust run. Results then differ only by float32 rounding (the
 kernel fuses multiply-adds and sums dot products in another order).
