@@ -45,8 +45,10 @@ class BPR(MatrixFactorization):
             and the sampling; ``None`` for fresh entropy.
         n_threads: 1 (the default) runs the SGD steps in order, bit-for-bit
             reproducible for a given ``random_state``; more threads (0 = all
-            cores) run lock-free parallel SGD (Hogwild), faster but not
-            reproducible.
+            cores) run lock-free parallel SGD (Hogwild), faster on large data but
+            not reproducible. Each thread needs at least 100,000 interactions:
+            with fewer, threads would mostly wait for each other, so smaller data
+            runs on fewer threads (in one ordered pass below 200,000).
 
     The defaults were chosen on validation splits carved out of MovieLens 100k
     training data (docs/decisions/factor-model-defaults.md). ``fit(callback=...)``

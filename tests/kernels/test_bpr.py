@@ -102,25 +102,38 @@ def test_users_who_saw_every_item_are_skipped() -> None:
 
 @needs_ext
 def test_one_thread_is_bit_reproducible_and_hogwild_learns() -> None:
-    # Two taste groups: the first 150 users use the first 100 items, the rest the others.
-    m = pattern(300, 200, 0.1, seed=4).tolil()
-    m[:150, 100:] = 0
-    m[150:, :100] = 0
+    # Two taste groups: the first half of the users use the first half of the items.
+    # 250,000 pairs: enough for the kernel to give each of two threads a shard.
+    m = pattern(5000, 400, 0.25, seed=4).tolil()
+    m[:2500, 200:] = 0
+    m[2500:, :200] = 0
     m = sp.csr_matrix(m)
     m.eliminate_zeros()
+    assert m.nnz > 200_000
     runs = []
     for threads in (1, 1, 2):
-        users, items, bias = factors(300, 200, 16, seed=1)
+        users, items, bias = factors(5000, 400, 16, seed=1)
         losses = [
-            bpr_epoch(m, users, items, bias, 0.1, 0.001, seed=e, n_threads=threads)[0]
-            for e in range(12)
+            bpr_epoch(m, users, items, bias, 0.05, 0.001, seed=e, n_threads=threads)[0]
+            for e in range(6)
         ]
         runs.append((users, items, losses))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    assert not np.array_equal(runs[0][0], runs[2][0]), "two threads should run two shards"
     hogwild_losses = runs[2][2]
     assert hogwild_losses[-1] < 0.5 * hogwild_losses[0]
     assert hogwild_losses[-1] == pytest.approx(runs[0][2][-1], rel=0.1)
+
+
+def test_small_problems_ignore_extra_threads() -> None:
+    m = pattern(50, 30, 0.3, seed=2)
+    results = []
+    for threads in (1, 2):
+        users, items, bias = factors(50, 30, 4, seed=0)
+        bpr_epoch(m, users, items, bias, 0.1, 0.01, seed=3, n_threads=threads)
+        results.append(users)
+    np.testing.assert_array_equal(results[0], results[1])
 
 
 def good_args() -> dict[str, object]:

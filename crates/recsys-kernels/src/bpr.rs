@@ -21,7 +21,9 @@
 //! ```
 //!
 //! With one thread the steps run in order, so a seed gives bit-identical results.
-//! With `t` threads, the pairs are cut into `t` shards of whole users (contiguous
+//! With `t` threads (but no more than one per `MIN_PAIRS_PER_SHARD` pairs: on less
+//! work, threads would mostly contend for item rows and a single ordered pass is
+//! faster), the pairs are cut into `t` shards of whole users (contiguous
 //! CSR rows, about `nnz / t` pairs each), each visited in its own shuffled order,
 //! all at once (Hogwild, Niu et al. 2011): a shard owns its users' factors, and
 //! item factors (each item's bias packed into its row for the epoch) are shared
@@ -50,6 +52,10 @@ const RING: usize = 2 * AHEAD;
 const PREFETCH_ABOVE_BYTES: usize = 2 << 20;
 /// Stream numbers under the epoch seed (one shard's permutation uses 0..6).
 const NEGATIVE_STREAM: u64 = 8;
+/// Fewest pairs worth a thread of their own: below, threads mostly wait for each
+/// other's item rows (measured: 100k pairs run no faster on 2 threads than on 1,
+/// 300k run 1.3 times faster).
+const MIN_PAIRS_PER_SHARD: usize = 100_000;
 /// Shard `t` of several permutes its pairs with streams from `SHARD_STREAM + t`.
 const SHARD_STREAM: u64 = 1 << 20;
 
@@ -97,15 +103,26 @@ pub fn bpr_epoch(
     params: BprParams,
     n_threads: usize,
 ) -> KernelResult<BprEpoch> {
-    epoch_with_isa(positives, model, params, n_threads, Isa::detect())
+    let tuning = Tuning {
+        isa: Isa::detect(),
+        min_pairs_per_shard: MIN_PAIRS_PER_SHARD,
+    };
+    epoch_with(positives, model, params, n_threads, tuning)
 }
 
-fn epoch_with_isa(
+/// How an epoch runs, apart from what it computes (tests vary it).
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    isa: Isa,
+    min_pairs_per_shard: usize,
+}
+
+fn epoch_with(
     positives: &CsrView<'_>,
     mut model: BprModel<'_>,
     params: BprParams,
     n_threads: usize,
-    isa: Isa,
+    tuning: Tuning,
 ) -> KernelResult<BprEpoch> {
     let k = model.n_factors;
     if k == 0 {
@@ -157,12 +174,13 @@ fn epoch_with_isa(
         k,
         learning_rate: params.learning_rate,
         decay: 1.0 - params.learning_rate * params.reg,
-        isa,
+        isa: tuning.isa,
         prefetch: large,
         interpolate_above: if large { INTERPOLATE_ABOVE } else { usize::MAX },
     };
 
-    let bounds = shard_users(positives, pool::effective_threads(n_threads));
+    let shards = pool::effective_threads(n_threads).min(nnz / tuning.min_pairs_per_shard.max(1));
+    let bounds = shard_users(positives, shards);
     if bounds.len() == 2 {
         let shard = Shard {
             first_pair: 0,
@@ -760,7 +778,11 @@ mod tests {
                 reg: 0.01,
                 seed: 100 + epoch,
             };
-            let out = bpr_epoch(&csr, model, params, threads).unwrap();
+            let tuning = Tuning {
+                isa: Isa::detect(),
+                min_pairs_per_shard: 1, // exercise Hogwild even on small problems
+            };
+            let out = epoch_with(&csr, model, params, threads, tuning).unwrap();
             assert_eq!(out.updates + out.skipped, p.indices.len() as u64);
             last = out.loss / out.updates as f64;
         }
@@ -800,6 +822,46 @@ mod tests {
     }
 
     #[test]
+    fn small_problems_run_one_ordered_pass_whatever_the_threads() {
+        let p = problem(40, 30);
+        let csr = CsrView::new(N, &p.indptr, &p.indices, None, p.n_users, p.n_items).unwrap();
+        let runs: Vec<Vec<f32>> = [1, 4]
+            .iter()
+            .map(|&threads| {
+                let mut users = init(p.n_users * 4, 1);
+                let mut items = init(p.n_items * 4, 2);
+                let model = BprModel {
+                    user_factors: &mut users,
+                    item_factors: &mut items,
+                    item_bias: None,
+                    n_factors: 4,
+                };
+                let params = BprParams {
+                    learning_rate: 0.1,
+                    reg: 0.0,
+                    seed: 5,
+                };
+                bpr_epoch(&csr, model, params, threads).unwrap();
+                users
+            })
+            .collect();
+        assert_eq!(runs[0], runs[1]);
+    }
+
+    #[test]
+    fn shards_split_users_by_pairs() {
+        let p = problem(100, 30);
+        let csr = CsrView::new(N, &p.indptr, &p.indices, None, p.n_users, p.n_items).unwrap();
+        let bounds = shard_users(&csr, 4);
+        assert_eq!((bounds[0], bounds[4], bounds.len()), (0, 100, 5));
+        for w in bounds.windows(2) {
+            let pairs = csr.row_start(w[1]) - csr.row_start(w[0]);
+            assert!(pairs.abs_diff(csr.nnz() / 4) <= 30, "{pairs}");
+        }
+        assert_eq!(shard_users(&csr, 1), vec![0, 100]);
+    }
+
+    #[test]
     fn portable_and_simd_paths_agree() {
         let p = problem(50, 40);
         let csr = CsrView::new(N, &p.indptr, &p.indices, None, p.n_users, p.n_items).unwrap();
@@ -822,7 +884,11 @@ mod tests {
                         reg: 0.01,
                         seed,
                     };
-                    loss = epoch_with_isa(&csr, model, params, 1, isa).unwrap().loss;
+                    let tuning = Tuning {
+                        isa,
+                        min_pairs_per_shard: 1,
+                    };
+                    loss = epoch_with(&csr, model, params, 1, tuning).unwrap().loss;
                 }
                 (users, items, loss)
             })
