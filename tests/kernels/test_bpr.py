@@ -121,9 +121,10 @@ def test_one_thread_is_bit_reproducible_and_hogwild_learns() -> None:
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
     assert not np.array_equal(runs[0][0], runs[2][0]), "two threads should run two shards"
-    hogwild_losses = runs[2][2]
-    assert hogwild_losses[-1] < 0.5 * hogwild_losses[0]
-    assert hogwild_losses[-1] == pytest.approx(runs[0][2][-1], rel=0.1)
+    # Mean loss per pair: ln 2 = 0.69 before learning, about 0.29 after six epochs.
+    hogwild, serial = runs[2][2][-1] / m.nnz, runs[0][2][-1] / m.nnz
+    assert hogwild < 0.35
+    assert hogwild == pytest.approx(serial, rel=0.1)
 
 
 def test_small_problems_ignore_extra_threads() -> None:
