@@ -47,14 +47,22 @@ def dense_solution(p: Problem, alpha: float) -> np.ndarray:
 
 @st.composite
 def problems(draw: st.DrawFn) -> tuple[Problem, float, int]:
+    """Any shape for exact solves and one CG step. Several CG steps only on
+    well-conditioned systems (more fixed rows than factors): in float32, later CG
+    steps on an ill-conditioned system lose orthogonality, and two correct
+    implementations then drift apart by more than rounding (both still approach
+    the solution; see test_conjugate_gradient_improves_on_its_warm_start)."""
+    steps = draw(st.integers(0, 3))
+    k = draw(st.integers(1, 10))
+    n_cols = draw(st.integers(3 * k, 3 * k + 10) if steps >= 2 else st.integers(1, 15))
     problem = Problem(
         n_rows=draw(st.integers(1, 12)),
-        n_cols=draw(st.integers(1, 15)),
-        k=draw(st.integers(1, 10)),
+        n_cols=n_cols,
+        k=k,
         density=draw(st.sampled_from([0.0, 0.2, 0.6, 1.0])),
         seed=draw(st.integers(0, 10_000)),
     )
-    return problem, draw(st.sampled_from([0.0, 0.5, 4.0])), draw(st.integers(0, 3))
+    return problem, draw(st.sampled_from([0.0, 0.5, 4.0])), steps
 
 
 @needs_ext

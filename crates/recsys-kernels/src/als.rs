@@ -34,6 +34,10 @@ use crate::pool;
 use crate::simd::Avx2Fma;
 use crate::simd::{self, Isa, Portable, Simd};
 
+/// Conjugate gradient stops once the residual norm falls below this fraction of
+/// its starting value.
+const CG_TOLERANCE: f32 = 1e-4;
+
 /// How many entries ahead `accumulate` prefetches fixed rows.
 const PREFETCH_AHEAD: usize = 16;
 
@@ -360,8 +364,11 @@ impl RowSolver<'_> {
         });
         p.copy_from_slice(r);
         let mut r_norm = S::dot(r, r);
+        // Once the residual is this small, further float32 steps follow rounding
+        // noise rather than the system.
+        let converged = CG_TOLERANCE * CG_TOLERANCE * r_norm;
         for _ in 0..steps {
-            if r_norm < 1e-20 {
+            if r_norm <= converged || r_norm < 1e-20 {
                 break;
             }
             self.regularised_gram_times::<S>(p, reg, ap);

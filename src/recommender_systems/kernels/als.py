@@ -30,6 +30,10 @@ from recommender_systems.kernels.selection import csr_arrays
 
 __all__ = ["als_solve", "als_solve_reference", "gram", "gram_reference"]
 
+#: Conjugate gradient stops once the residual norm falls below this fraction of its
+#: starting value (further float32 steps would follow rounding noise).
+CG_TOLERANCE = 1e-4
+
 
 def als_solve(
     ratings: sp.csr_matrix,
@@ -145,8 +149,9 @@ def _conjugate_gradient(
     r = -(a_reg @ x) + y.T @ ((one + extra) - extra * (y @ x))
     p = r.copy()
     r_norm = float(r @ r)
+    converged = CG_TOLERANCE**2 * r_norm
     for _ in range(steps):
-        if r_norm < 1e-20:
+        if r_norm <= converged or r_norm < 1e-20:
             break
         ap = a_reg @ p + y.T @ (extra * (y @ p))
         curvature = float(p @ ap)
