@@ -28,6 +28,28 @@ def median_seconds(run: Callable[[], object], repeats: int = 5, warmup: int = 1)
     return statistics.median(times)
 
 
+def interleaved_medians(
+    runs: dict[str, Callable[[], object]], repeats: int = 5, warmup: int = 1
+) -> dict[str, float]:
+    """Median wall time of each run, timing them in turn (a, b, a, b, ...) so that
+    a change in the machine's load affects every run alike.
+
+    Example:
+        >>> sorted(interleaved_medians({"a": lambda: None, "b": lambda: None}, 3))
+        ['a', 'b']
+    """
+    for _ in range(warmup):
+        for run in runs.values():
+            run()
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def machine_summary(packages: tuple[str, ...] = ("recommender-systems", "numpy", "scipy")) -> str:
     """One Markdown paragraph naming the CPU count, Python and package versions."""
     versions = []

@@ -14,8 +14,10 @@ Example:
 from importlib.metadata import PackageNotFoundError, version
 
 from recommender_systems import datasets, metrics, split
+from recommender_systems.als import ALS
 from recommender_systems.base import Recommender
 from recommender_systems.baselines import MeanRating, MostPopular
+from recommender_systems.bpr import BPR
 from recommender_systems.content import ContentBased, text_features
 from recommender_systems.data import (
     build_sparse_user_item_matrix,
@@ -42,6 +44,7 @@ from recommender_systems.hybrid import HybridBook, HybridRecommender
 from recommender_systems.idmap import IdMap
 from recommender_systems.interactions import Interactions
 from recommender_systems.kernels import backend as kernel_backend
+from recommender_systems.matrix_factorization import MatrixFactorization
 from recommender_systems.metrics import (
     average_precision_at_k,
     hit_rate_at_k,
@@ -56,6 +59,7 @@ from recommender_systems.persistence import load, read_info, save
 from recommender_systems.progress import Epoch, show_progress
 from recommender_systems.recommendations import Recommendations
 from recommender_systems.registry import algorithms, create, get_algorithm
+from recommender_systems.svd import SVD
 from recommender_systems.synthetic import generate_interactions
 
 try:
@@ -64,7 +68,10 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 __all__ = [
+    "ALS",
+    "BPR",
     "EASE",
+    "SVD",
     "ContentBased",
     "DataError",
     "Epoch",
@@ -75,6 +82,7 @@ __all__ = [
     "InsufficientMemoryError",
     "Interactions",
     "ItemKNN",
+    "MatrixFactorization",
     "MeanRating",
     "ModelFileError",
     "MostPopular",

@@ -29,3 +29,28 @@ def sparse_topk_product(
     exclude_diagonal: bool = False,
     n_threads: int = 0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+def bpr_epoch(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    user_factors: npt.NDArray[np.float32],
+    item_factors: npt.NDArray[np.float32],
+    item_bias: npt.NDArray[np.float32] | None,
+    learning_rate: float,
+    reg: float,
+    seed: int,
+    n_threads: int = 0,
+) -> tuple[float, int, int]: ...
+def als_solve(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    fixed_factors: npt.NDArray[np.float32],
+    factors: npt.NDArray[np.float32],
+    regularization: npt.NDArray[np.float32],
+    alpha: float,
+    cg_steps: int = 3,
+    exact: bool = False,
+    gram: npt.NDArray[np.float32] | None = None,
+    n_threads: int = 0,
+) -> None: ...
+def gram(factors: npt.NDArray[np.float32], n_threads: int = 0) -> npt.NDArray[np.float32]: ...

@@ -239,7 +239,7 @@ class Recommender(Params, abc.ABC):
         for start in range(0, known.size, self._block_rows()):
             block = known[start : start + self._block_rows()]
             rows = codes[block]
-            seen = _csr_rows(self.user_items_, rows) if exclude_seen else None
+            seen = select_rows(self.user_items_, rows) if exclude_seen else None
             indices[block], scores[block] = self._rank(self._score_block(rows), n, seen, allowed)
 
         missing = np.flatnonzero(codes < 0)
@@ -414,23 +414,6 @@ class Recommender(Params, abc.ABC):
         return matrix
 
 
-def _csr_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
-    """``matrix[rows]``, several times faster than SciPy's fancy indexing for the small
-    blocks of single-user requests (it matters when serving)."""
-    starts = matrix.indptr[rows]
-    lengths = matrix.indptr[rows + 1] - starts
-    # indptr in the indices' dtype, so SciPy does not cast (copy) either array; a block
-    # holds at most SCORE_BLOCK_ELEMENTS values, well within int32.
-    indptr = np.zeros(rows.size + 1, dtype=matrix.indices.dtype)
-    np.cumsum(lengths, out=indptr[1:])
-    if rows.size == 1:
-        take: Any = slice(int(starts[0]), int(starts[0] + lengths[0]))
-    else:
-        take = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
-    shape = (rows.size, matrix.shape[1])
-    return sp.csr_matrix((matrix.data[take], matrix.indices[take], indptr), shape=shape)
-
-
 def _one(value: Any) -> np.ndarray:
     arr = np.empty(1, dtype=object)
     arr[0] = value
@@ -459,6 +442,37 @@ def _as_scores(scores: np.ndarray, n_rows: int, n_items: int) -> np.ndarray:
             f"model scores: expected shape ({n_rows}, {n_items}), received {out.shape}"
         )
     return out
+
+
+def select_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """``matrix[rows]`` for a CSR matrix, gathered with NumPy.
+
+    SciPy's own row indexing first converts ``indptr`` and ``indices`` of the whole
+    matrix to one index dtype; the canonical matrix of :class:`Interactions` mixes
+    int64 and int32, so every call would copy the whole matrix. Here only the
+    selected rows are touched, which matters for single-user requests.
+
+    Example:
+        >>> m = sp.csr_matrix(np.array([[1, 0], [0, 2], [3, 4]], dtype=np.float32))
+        >>> select_rows(m, np.array([2, 0])).toarray().tolist()
+        [[3.0, 4.0], [1.0, 0.0]]
+    """
+    starts = matrix.indptr[rows]
+    lengths = matrix.indptr[rows + 1] - starts
+    total = int(lengths.sum())
+    # indptr and indices share one dtype, so SciPy neither casts nor copies them.
+    dtype = matrix.indices.dtype if total <= np.iinfo(np.int32).max else np.int64
+    indptr = np.zeros(rows.size + 1, dtype=dtype)
+    np.cumsum(lengths, out=indptr[1:])
+    take: Any
+    if rows.size == 1:
+        take = slice(int(starts[0]), int(starts[0]) + total)
+    else:
+        take = np.repeat(starts - indptr[:-1], lengths) + np.arange(total)
+    return sp.csr_matrix(
+        (matrix.data[take], matrix.indices[take].astype(dtype, copy=False), indptr),
+        shape=(rows.size, matrix.shape[1]),
+    )
 
 
 def as_user_list(users: Sequence[Any] | np.ndarray) -> np.ndarray:

@@ -92,9 +92,26 @@ impl<'a> CsrView<'a> {
         self.data.is_some()
     }
 
+    /// Column indices of every row, concatenated (entry `p` belongs to the row `r`
+    /// with `indptr[r] <= p < indptr[r + 1]`).
+    pub fn indices(&self) -> &'a [i32] {
+        self.indices
+    }
+
+    /// The position of `row`'s first entry (`indptr[row]`; `nnz` for `row == n_rows`).
+    pub fn row_start(&self, row: usize) -> usize {
+        // Validated in `new`: non-negative, non-decreasing, last == nnz.
+        self.indptr[row] as usize
+    }
+
     fn bounds(&self, row: usize) -> std::ops::Range<usize> {
         // Validated in `new`: non-negative, non-decreasing, last == nnz.
         self.indptr[row] as usize..self.indptr[row + 1] as usize
+    }
+
+    /// Values of every row, concatenated like [`CsrView::indices`], if present.
+    pub fn data(&self) -> Option<&'a [f32]> {
+        self.data
     }
 
     /// Column indices of `row`.

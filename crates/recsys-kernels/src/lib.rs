@@ -2,10 +2,14 @@
 //! or DataFrames, plus thin PyO3 bindings (feature `python`) exposed to Python as
 //! `recommender_systems._kernels`.
 
+pub mod als;
+pub mod bpr;
 pub mod csr;
 pub mod error;
 pub mod knn;
 pub mod pool;
+pub mod rng;
+pub mod simd;
 pub mod topk;
 
 #[cfg(feature = "python")]

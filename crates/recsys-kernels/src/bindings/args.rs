@@ -5,7 +5,8 @@
 //! (PyO3's default would be a `TypeError` without the name).
 
 use numpy::{
-    Element, PyArray, PyArrayMethods, PyReadonlyArray, PyUntypedArray, PyUntypedArrayMethods,
+    Element, PyArray, PyArrayMethods, PyReadonlyArray, PyReadwriteArray, PyUntypedArray,
+    PyUntypedArrayMethods,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -59,6 +60,40 @@ pub fn array<'py, T: Element, D: numpy::ndarray::Dimension>(
         .map_err(|_| PyValueError::new_err(format!("{name}: the array is being written elsewhere")))
 }
 
+/// Borrows `obj` as a writable C-contiguous `D`-dimensional array of `T`, which a
+/// kernel updates in place. Fails if another argument shares its memory.
+pub fn array_mut<'py, T: Element, D: numpy::ndarray::Dimension>(
+    obj: &Bound<'py, PyAny>,
+    name: &'static str,
+    dtype: &str,
+) -> PyResult<PyReadwriteArray<'py, T, D>> {
+    let wrong = || {
+        let ndim = D::NDIM.map_or_else(|| "n".to_owned(), |n| n.to_string());
+        PyValueError::new_err(format!(
+            "{name}: expected a C-contiguous {ndim}-D {dtype} array, received {}",
+            describe(obj)
+        ))
+    };
+    let arr = obj.cast::<PyArray<T, D>>().map_err(|_| wrong())?;
+    if !arr.is_c_contiguous() {
+        return Err(wrong());
+    }
+    arr.try_readwrite().map_err(|_| {
+        PyValueError::new_err(format!(
+            "{name}: expected a writable array that shares no memory with another argument"
+        ))
+    })
+}
+
+/// Views a writable contiguous array as a mutable slice.
+pub fn slice_mut<'a, T: Element, D: numpy::ndarray::Dimension>(
+    arr: &'a mut PyReadwriteArray<'_, T, D>,
+    name: &'static str,
+) -> PyResult<&'a mut [T]> {
+    arr.as_slice_mut()
+        .map_err(|e| PyValueError::new_err(format!("{name}: {e}")))
+}
+
 /// Views a borrowed contiguous array as a slice.
 pub fn slice<'a, T: Element, D: numpy::ndarray::Dimension>(
     arr: &'a PyReadonlyArray<'_, T, D>,
@@ -98,6 +133,11 @@ impl<'py> CsrArgs<'py> {
             data: data.map(|d| array(d, names.data, "float32")).transpose()?,
             names,
         })
+    }
+
+    /// The number of rows `indptr` describes (its length minus one).
+    pub fn n_rows(&self) -> usize {
+        self.indptr.len().saturating_sub(1)
     }
 
     /// Validates the arrays as an `n_rows x n_cols` matrix.

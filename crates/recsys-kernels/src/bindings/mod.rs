@@ -3,7 +3,9 @@
 
 use pyo3::prelude::*;
 
+mod als;
 mod args;
+mod bpr;
 mod knn;
 mod topk;
 
@@ -12,5 +14,8 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(knn::sparse_topk_product, m)?)?;
     m.add_function(wrap_pyfunction!(topk::topk, m)?)?;
+    m.add_function(wrap_pyfunction!(bpr::bpr_epoch, m)?)?;
+    m.add_function(wrap_pyfunction!(als::als_solve, m)?)?;
+    m.add_function(wrap_pyfunction!(als::gram, m)?)?;
     Ok(())
 }

@@ -1,0 +1,60 @@
+"""PureSVD: the original quickstart, projection fold-in, small matrices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recommender_systems import SVD, Interactions
+from recommender_systems.svd import leading_right_singular_vectors
+
+
+def test_original_quickstart(synthetic: pd.DataFrame) -> None:
+    model = SVD(n_factors=50, random_state=42).fit(synthetic)
+    user = synthetic["user_id"].iloc[0]
+    assert len(model.recommend(user, n=5)) == 5
+    again = SVD(n_factors=50, random_state=42).fit(synthetic)
+    assert again.recommend(user, n=5) == model.recommend(user, n=5)
+
+
+def test_item_factors_are_orthonormal_singular_vectors(synthetic: pd.DataFrame) -> None:
+    model = SVD(n_factors=12, popularity_damping=0.0, random_state=0).fit(synthetic)
+    v = model.item_factors_.astype(np.float64)
+    np.testing.assert_allclose(v.T @ v, np.eye(12), atol=1e-4)
+    dense = Interactions.from_frame(synthetic).matrix.toarray().astype(np.float64)
+    top = np.linalg.svd(dense)[2][:12].T
+    # Same subspace as the dense SVD (signs and order aside).
+    np.testing.assert_allclose(top @ top.T, v @ v.T, atol=1e-3)
+
+
+def test_fold_in_projects_the_history_like_a_known_user(synthetic: pd.DataFrame) -> None:
+    model = SVD(n_factors=10, random_state=0).fit(synthetic)
+    data = Interactions.from_frame(synthetic)
+    for code in range(5):
+        row = data.matrix[code]
+        history = data.item_ids.to_ids(row.indices)
+        user = data.user_ids.ids[code].item()
+        folded = model.recommend_from_history(history, n=10, weights=row.data)
+        assert folded == model.recommend(user, n=10)
+
+
+def test_more_factors_than_the_matrix_has() -> None:
+    matrix = sp.csr_matrix(np.array([[1, 0, 2], [0, 3, 0]], dtype=np.float64))
+    vectors = leading_right_singular_vectors(matrix, 10, np.random.default_rng(0))
+    assert vectors.shape == (3, 2)  # rank 2
+    np.testing.assert_allclose(vectors.T @ vectors, np.eye(2), atol=1e-12)
+    tall = leading_right_singular_vectors(matrix.T.tocsr(), 10, np.random.default_rng(0))
+    assert tall.shape == (2, 2)
+    empty = leading_right_singular_vectors(sp.csr_matrix((2, 3)), 4, np.random.default_rng(0))
+    assert empty.shape == (3, 0)
+
+
+def test_popularity_damping_changes_the_basis(synthetic: pd.DataFrame) -> None:
+    plain = SVD(n_factors=8, random_state=0).fit(synthetic)
+    damped = SVD(n_factors=8, popularity_damping=0.5, random_state=0).fit(synthetic)
+    assert not np.allclose(
+        plain.item_factors_ @ plain.item_factors_.T,
+        damped.item_factors_ @ damped.item_factors_.T,
+        atol=1e-3,
+    )
