@@ -21,7 +21,7 @@ from recommender_systems.datasets._catalog import (
 from recommender_systems.datasets._integrity import UnverifiedDataWarning
 from recommender_systems.datasets._paths import dataset_dir, resolve_data_home
 from recommender_systems.datasets._registry import DatasetInfo
-from recommender_systems.datasets.goodbooks import (
+from recommender_systems.datasets.books import (
     GoodbooksKind,
     load_goodbooks_10k,
     load_goodbooks_tag_text,

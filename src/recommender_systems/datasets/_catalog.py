@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recommender_systems.datasets import goodbooks, movielens
+from recommender_systems.datasets import books, movielens
 from recommender_systems.datasets._cache import download_dataset
 from recommender_systems.datasets._paths import PathLike
 from recommender_systems.datasets._registry import SPECS, DatasetInfo, get_spec
@@ -32,11 +32,11 @@ def _movielens_movies(name: str) -> _Reader:
 
 _RATINGS: dict[str, _Reader] = {
     **{name: _movielens_ratings(name) for name in movielens.MOVIELENS_NAMES},
-    goodbooks.NAME: goodbooks.load_goodbooks_10k,
+    books.NAME: books.load_goodbooks_10k,
 }
 _ITEMS: dict[str, _Reader] = {
     **{name: _movielens_movies(name) for name in movielens.MOVIELENS_NAMES},
-    goodbooks.NAME: goodbooks.load_goodbooks_items,
+    books.NAME: books.load_goodbooks_items,
 }
 
 
