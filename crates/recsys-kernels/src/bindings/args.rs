@@ -39,12 +39,13 @@ fn describe(obj: &Bound<'_, PyAny>) -> String {
     }
 }
 
-/// Borrows `obj` as a C-contiguous `D`-dimensional array of `T`.
-pub fn array<'py, T: Element, D: numpy::ndarray::Dimension>(
-    obj: &Bound<'py, PyAny>,
+/// `obj` as a C-contiguous `D`-dimensional array of `T`, or a `ValueError` naming
+/// the argument and describing what was received.
+fn contiguous<'a, 'py, T: Element, D: numpy::ndarray::Dimension>(
+    obj: &'a Bound<'py, PyAny>,
     name: &'static str,
     dtype: &str,
-) -> PyResult<PyReadonlyArray<'py, T, D>> {
+) -> PyResult<&'a Bound<'py, PyArray<T, D>>> {
     let wrong = || {
         let ndim = D::NDIM.map_or_else(|| "n".to_owned(), |n| n.to_string());
         PyValueError::new_err(format!(
@@ -56,7 +57,17 @@ pub fn array<'py, T: Element, D: numpy::ndarray::Dimension>(
     if !arr.is_c_contiguous() {
         return Err(wrong());
     }
-    arr.try_readonly()
+    Ok(arr)
+}
+
+/// Borrows `obj` as a C-contiguous `D`-dimensional array of `T`.
+pub fn array<'py, T: Element, D: numpy::ndarray::Dimension>(
+    obj: &Bound<'py, PyAny>,
+    name: &'static str,
+    dtype: &str,
+) -> PyResult<PyReadonlyArray<'py, T, D>> {
+    contiguous(obj, name, dtype)?
+        .try_readonly()
         .map_err(|_| PyValueError::new_err(format!("{name}: the array is being written elsewhere")))
 }
 
@@ -67,18 +78,7 @@ pub fn array_mut<'py, T: Element, D: numpy::ndarray::Dimension>(
     name: &'static str,
     dtype: &str,
 ) -> PyResult<PyReadwriteArray<'py, T, D>> {
-    let wrong = || {
-        let ndim = D::NDIM.map_or_else(|| "n".to_owned(), |n| n.to_string());
-        PyValueError::new_err(format!(
-            "{name}: expected a C-contiguous {ndim}-D {dtype} array, received {}",
-            describe(obj)
-        ))
-    };
-    let arr = obj.cast::<PyArray<T, D>>().map_err(|_| wrong())?;
-    if !arr.is_c_contiguous() {
-        return Err(wrong());
-    }
-    arr.try_readwrite().map_err(|_| {
+    contiguous(obj, name, dtype)?.try_readwrite().map_err(|_| {
         PyValueError::new_err(format!(
             "{name}: expected a writable array that shares no memory with another argument"
         ))
