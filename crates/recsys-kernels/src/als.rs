@@ -478,11 +478,7 @@ mod tests {
     use crate::csr::CsrNames;
     use crate::rng;
 
-    const N: CsrNames = CsrNames {
-        indptr: "indptr",
-        indices: "indices",
-        data: "data",
-    };
+    const N: CsrNames = CsrNames::PLAIN;
 
     fn random(n: usize, seed: u64) -> Vec<f32> {
         (0..n)

@@ -719,11 +719,7 @@ mod tests {
     use super::*;
     use crate::csr::CsrNames;
 
-    const N: CsrNames = CsrNames {
-        indptr: "indptr",
-        indices: "indices",
-        data: "data",
-    };
+    const N: CsrNames = CsrNames::PLAIN;
 
     struct Problem {
         indptr: Vec<i64>,

@@ -133,15 +133,20 @@ pub struct CsrNames {
     pub data: &'static str,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const N: CsrNames = CsrNames {
+impl CsrNames {
+    /// The arrays named plainly `indptr`, `indices` and `data`.
+    pub const PLAIN: CsrNames = CsrNames {
         indptr: "indptr",
         indices: "indices",
         data: "data",
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const N: CsrNames = CsrNames::PLAIN;
 
     #[test]
     fn accepts_valid_matrix_and_reads_rows() {

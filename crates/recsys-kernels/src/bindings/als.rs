@@ -7,11 +7,7 @@ use super::args::{array, array_mut, non_negative, slice, slice_mut, CsrArgs};
 use crate::als::{AlsProblem, Solver};
 use crate::csr::CsrNames;
 
-const RATINGS: CsrNames = CsrNames {
-    indptr: "indptr",
-    indices: "indices",
-    data: "data",
-};
+const RATINGS: CsrNames = CsrNames::PLAIN;
 
 /// One implicit-ALS half-step: solves every row of `factors` (float32, rows x k,
 /// updated in place) against `fixed_factors` (cols x k) for the CSR matrix

@@ -6,11 +6,7 @@ use super::args::{array_mut, non_negative, slice_mut, CsrArgs};
 use crate::bpr::{BprModel, BprParams};
 use crate::csr::CsrNames;
 
-const POSITIVES: CsrNames = CsrNames {
-    indptr: "indptr",
-    indices: "indices",
-    data: "data",
-};
+const POSITIVES: CsrNames = CsrNames::PLAIN;
 
 /// One BPR epoch over the pairs of a users x items CSR pattern (rows sorted),
 /// updating the float32 factor arrays (and item biases) in place. Returns
