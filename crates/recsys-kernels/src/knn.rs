@@ -15,7 +15,7 @@
 
 use rayon::prelude::*;
 
-use crate::csr::CsrView;
+use crate::csr::{CsrNames, CsrView};
 use crate::error::{check_finite, check_len, KernelError, KernelResult};
 use crate::pool;
 
@@ -305,21 +305,24 @@ impl<'a> Best<'a> {
     }
 }
 
+/// The Python names of the two operands, used in error messages.
+pub const A_NAMES: CsrNames = CsrNames {
+    indptr: "a_indptr",
+    indices: "a_indices",
+    data: "a_data",
+};
+pub const B_NAMES: CsrNames = CsrNames {
+    indptr: "b_indptr",
+    indices: "b_indices",
+    data: "b_data",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csr::CsrNames;
 
-    const A: CsrNames = CsrNames {
-        indptr: "a_indptr",
-        indices: "a_indices",
-        data: "a_data",
-    };
-    const B: CsrNames = CsrNames {
-        indptr: "b_indptr",
-        indices: "b_indices",
-        data: "b_data",
-    };
+    const A: CsrNames = A_NAMES;
+    const B: CsrNames = B_NAMES;
 
     struct Dense {
         rows: usize,

@@ -4,18 +4,10 @@ use pyo3::prelude::*;
 
 use super::args::{array, non_negative, slice, CsrArgs};
 use crate::csr::CsrNames;
-use crate::knn::Measure;
+use crate::knn::{Measure, A_NAMES, B_NAMES};
 
-const A: CsrNames = CsrNames {
-    indptr: "a_indptr",
-    indices: "a_indices",
-    data: "a_data",
-};
-const B: CsrNames = CsrNames {
-    indptr: "b_indptr",
-    indices: "b_indices",
-    data: "b_data",
-};
+const A: CsrNames = A_NAMES;
+const B: CsrNames = B_NAMES;
 
 type Csr<'py> = (
     Bound<'py, PyArray1<i64>>,
