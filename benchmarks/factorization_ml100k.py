@@ -93,7 +93,7 @@ def fit_times(data: Interactions, threads: int, repeats: int) -> dict[str, float
         ).fit(csr, show_progress=False),
         "ALS ours": lambda: ALS(**ALS_BENCH, random_state=0, n_threads=threads).fit(data),
         "ALS-constant-reg ours": lambda: ALS(
-            **ALS_BENCH, reg=0.01, reg_exponent=0.0, random_state=0, n_threads=threads
+            **ALS_BENCH, regularization=0.01, reg_exponent=0.0, random_state=0, n_threads=threads
         ).fit(data),
         "ALS implicit": lambda: implicit_model(
             "als", {"factors": 64, "iterations": 15, "num_threads": threads, "random_state": 0}

@@ -2,7 +2,7 @@
 
     python -m benchmarks.factorization_scale [--threads 2] [--factors 64] [--repeats 3]
 
-Data: ``generate_interactions(138_000, 27_000, 10_000_000, seed=0)`` (about the
+Data: ``generate_interactions(138_000, 27_000, 10_000_000, random_state=0)`` (about the
 shape of MovieLens 20M), built once and handed to every job as the same CSR
 matrix. Each job runs in its own process so that its peak memory can be read:
 
@@ -101,13 +101,13 @@ def run_job(job: str, path: str, threads: int, factors: int, repeats: int) -> di
     iterations = repeats + 1
     with threadpool_limits(threads):
         if job == "als-ours":
-            ALS(n_factors=factors, iterations=iterations, n_threads=threads, random_state=0).fit(
+            ALS(n_factors=factors, epochs=iterations, n_threads=threads, random_state=0).fit(
                 data, callback=record
             )
         elif job == "als-ours-constant-reg":
             # implicit's regularisation (0.01, not scaled): our default scales it up,
             # which makes the systems better conditioned and CG stop earlier.
-            model = ALS(n_factors=factors, iterations=iterations, reg=0.01, reg_exponent=0.0)
+            model = ALS(n_factors=factors, epochs=iterations, regularization=0.01, reg_exponent=0.0)
             model.set_params(n_threads=threads, random_state=0).fit(data, callback=record)
         elif job == "als-implicit":
             params = {"factors": factors, "iterations": iterations, "num_threads": threads}
@@ -123,7 +123,7 @@ def run_job(job: str, path: str, threads: int, factors: int, repeats: int) -> di
             model.fit(writable, show_progress=False, callback=record)
         elif job == "topk-ours":
             assert data is not None
-            ours = ALS(n_factors=factors, iterations=0, n_threads=threads).fit(data)
+            ours = ALS(n_factors=factors, epochs=0, n_threads=threads).fit(data)
             ours.user_factors_ = _random_factors(shape[0], factors, 1)
             ours.item_factors_ = _random_factors(shape[1], factors, 2)
             users = data.user_ids.ids
@@ -153,7 +153,7 @@ def run_job(job: str, path: str, threads: int, factors: int, repeats: int) -> di
 
 # ---------------------------------------------------------------- the parent
 def build_data(path: Path, users: int, items: int, interactions: int) -> dict[str, float]:
-    log = generate_interactions(users, items, interactions, seed=0)
+    log = generate_interactions(users, items, interactions, random_state=0)
     matrix = Interactions.from_frame(log).matrix
     np.savez(
         path,
@@ -217,7 +217,7 @@ def report(
         "# Matrix factorisation at scale: ours vs implicit",
         "",
         f"`generate_interactions({args.users:_}, {args.items:_}, {args.interactions:_}, "
-        f"seed=0)`: {sizes['nnz']:,.0f} interactions, power-law users and items. "
+        f"random_state=0)`: {sizes['nnz']:,.0f} interactions, power-law users and items. "
         f"{args.factors} factors, {args.threads} threads for both libraries (BLAS too). "
         f"Medians of {args.repeats} iterations after the first. Input CSR "
         f"{sizes['csr_mb']:.0f} MB; user + item factors {factors_mb:.0f} MB.",

@@ -12,7 +12,7 @@ model at equal k and threads. Writes ``benchmarks/results/neighborhood.md``.
 
 ``--scale`` fits ItemKNN and UserKNN (and implicit's BM25 ItemKNN) on the
 synthetic 10-million-interaction data (``generate_interactions(138_000, 27_000,
-10_000_000, seed=0)``), each in a fresh process that reports its own time and
+10_000_000, random_state=0)``), each in a fresh process that reports its own time and
 peak memory, and writes ``benchmarks/results/neighborhood-scale.md``.
 """
 
@@ -154,7 +154,7 @@ def quality_and_speed(repeats: int, threads: int) -> list[str]:
         for k in (20, 200):
             for n in sorted({1, threads}):
                 ours = fit_seconds(
-                    partial(ItemKNN, k=k, similarity=kind, n_threads=n), data, repeats
+                    partial(ItemKNN, n_neighbors=k, similarity=kind, n_threads=n), data, repeats
                 )
                 theirs = fit_seconds(partial(ImplicitItemKNN, kind, k, n), data, repeats)
                 lines.append(
@@ -183,7 +183,7 @@ SCALE_SCRIPT = textwrap.dedent(
                 return int(line.split()[1])  # KiB
 
     which, threads = sys.argv[1], int(sys.argv[2])
-    frame = generate_interactions(138_000, 27_000, 10_000_000, seed=0)
+    frame = generate_interactions(138_000, 27_000, 10_000_000, random_state=0)
     data = Interactions.from_frame(frame)
     del frame
     gc.collect()
@@ -211,7 +211,7 @@ def scale(threads: int) -> list[str]:
     lines = [
         "## Scale: 10 million synthetic interactions",
         "",
-        "`generate_interactions(138_000, 27_000, 10_000_000, seed=0)` (power-law users "
+        "`generate_interactions(138_000, 27_000, 10_000_000, random_state=0)` (power-law users "
         f"and items), {threads} threads, each model in a fresh process. *Fit s* is the fit "
         "(for our models also 1,000 users' recommendations); *data GiB* is the process's "
         "RSS once the data is built, *peak GiB* its peak RSS during the fit (data included; "

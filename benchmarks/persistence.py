@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
 
-    frame = generate_interactions(args.users, args.items, args.interactions, seed=1)
+    frame = generate_interactions(args.users, args.items, args.interactions, random_state=1)
     model = RandomFactors(n_factors=args.factors).fit(frame)
     users = model.user_ids_.ids[:: max(1, len(model.user_ids_) // 1000)]
     expected = model.recommend_batch(users, 10)

@@ -189,7 +189,7 @@ def main() -> None:
     seeds = [DEFAULT_SEED + i for i in range(args.seeds)]
     runs = contenders(args.threads, not args.no_peers)
     for seed in seeds:
-        train, test = random_split(frame, 0.2, seed=seed)
+        train, test = random_split(frame, 0.2, random_state=seed)
         for c in runs:
             if c.error is not None:
                 continue

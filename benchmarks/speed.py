@@ -68,7 +68,7 @@ def load(size: str) -> Interactions:
     if size == "ml-100k":
         return Interactions.from_frame(datasets.load("ml-100k", progress=False))
     users, items, n = SIZES[size]
-    return Interactions.from_frame(generate_interactions(users, items, n, seed=0))
+    return Interactions.from_frame(generate_interactions(users, items, n, random_state=0))
 
 
 def paired(data: Interactions, size: str, threads: int, repeats: int) -> list[Row]:
@@ -81,7 +81,7 @@ def paired(data: Interactions, size: str, threads: int, repeats: int) -> list[Ro
 
     jobs: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
         f"ALS fit ({FACTORS} factors, {iterations} iterations)": (
-            lambda: ALS(n_factors=FACTORS, iterations=iterations, n_threads=threads).fit(data),
+            lambda: ALS(n_factors=FACTORS, epochs=iterations, n_threads=threads).fit(data),
             implicit_fit("als", {"factors": FACTORS, "iterations": iterations, **t}),
         ),
         f"BPR fit ({FACTORS} factors, 5 epochs)": (
@@ -89,12 +89,12 @@ def paired(data: Interactions, size: str, threads: int, repeats: int) -> list[Ro
             implicit_fit("bpr", {"factors": FACTORS, "iterations": 5, **t}),
         ),
         "ItemKNN fit (BM25, k = 200)": (
-            lambda: ItemKNN(k=200, similarity="bm25", n_threads=threads).fit(data),
+            lambda: ItemKNN(n_neighbors=200, similarity="bm25", n_threads=threads).fit(data),
             implicit_fit("bm25", {"K": 200, "num_threads": threads}),
         ),
     }
     # Top-10 from the same factors in both libraries, so both do the same work.
-    als = ALS(n_factors=FACTORS, iterations=1, n_threads=threads, random_state=0).fit(data)
+    als = ALS(n_factors=FACTORS, epochs=1, n_threads=threads, random_state=0).fit(data)
     peer = implicit_model("als", {"factors": FACTORS, "iterations": 0, **t})
     peer.fit(csr, show_progress=False)
     peer.user_factors, peer.item_factors = als.user_factors_, als.item_factors_

@@ -101,7 +101,7 @@ def validation_splits(train: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame, 
         fit, check = split_ratings(train, test_size=0.2, random_state=seed)
         yield "random", fit, check
     for seed in (1, 2):
-        fit, check = holdout_per_user(train, 0.2, seed=seed)
+        fit, check = holdout_per_user(train, 0.2, random_state=seed)
         yield "per-user", fit, check
 
 

@@ -39,7 +39,7 @@ def ml100k_split(ml100k: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 @pytest.fixture(scope="session")
 def synthetic() -> pd.DataFrame:
     """A small explicit dataset with timestamps: 120 users, 80 items, 2,000 rows."""
-    return generate_interactions(120, 80, 2000, seed=3, ratings=True, timestamps=True)
+    return generate_interactions(120, 80, 2000, random_state=3, ratings=True, timestamps=True)
 
 
 @pytest.fixture

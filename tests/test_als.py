@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from recommender_systems import ALS, DataError, Interactions, UnknownUserError, evaluate
+from recommender_systems.query import history_matrix
 
 
 @pytest.fixture(scope="module")
@@ -16,12 +17,12 @@ def data(synthetic: pd.DataFrame) -> Interactions:
 
 @pytest.fixture(scope="module")
 def model(data: Interactions) -> ALS:
-    return ALS(n_factors=16, iterations=8, random_state=0).fit(data)
+    return ALS(n_factors=16, epochs=8, random_state=0).fit(data)
 
 
 def test_results_do_not_depend_on_threads(data: Interactions) -> None:
-    one = ALS(n_factors=8, iterations=3, random_state=1, n_threads=1).fit(data)
-    two = ALS(n_factors=8, iterations=3, random_state=1, n_threads=2).fit(data)
+    one = ALS(n_factors=8, epochs=3, random_state=1, n_threads=1).fit(data)
+    two = ALS(n_factors=8, epochs=3, random_state=1, n_threads=2).fit(data)
     np.testing.assert_array_equal(one.user_factors_, two.user_factors_)
     np.testing.assert_array_equal(one.item_factors_, two.item_factors_)
 
@@ -41,7 +42,7 @@ def dense_user_factors(model: ALS, items: np.ndarray, values: np.ndarray) -> np.
     confidence[items] += model.alpha * values
     preference[items] = 1.0
     n_items = y.shape[0]
-    reg = model.reg * (n_items + model.alpha * values.sum()) ** model.reg_exponent
+    reg = model.regularization * (n_items + model.alpha * values.sum()) ** model.reg_exponent
     a = y.T @ (confidence[:, None] * y) + reg * np.eye(y.shape[1])
     return np.linalg.solve(a, y.T @ (confidence * preference))
 
@@ -49,7 +50,7 @@ def dense_user_factors(model: ALS, items: np.ndarray, values: np.ndarray) -> np.
 def test_fold_in_solves_against_fixed_item_factors(model: ALS, data: Interactions) -> None:
     items = np.array([3, 17, 40])
     values = np.array([5.0, 1.0, 3.0], dtype=np.float32)
-    history = model._history_matrix(data.item_ids.to_ids(items), values)
+    history = history_matrix(model.item_ids_, data.item_ids.to_ids(items), values)
     got = model._fold_in(history)[0]
     np.testing.assert_allclose(got, dense_user_factors(model, items, values), rtol=1e-3, atol=1e-4)
     recs = model.recommend_from_history(data.item_ids.to_ids(items), n=5, weights=values)

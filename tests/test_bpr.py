@@ -12,7 +12,7 @@ from recommender_systems import BPR, Epoch, ParameterError, generate_interaction
 
 
 def test_original_constructor_names_keep_working(synthetic: pd.DataFrame) -> None:
-    model = BPR(n_factors=16, epochs=5, learning_rate=0.05, reg=0.01, random_state=42)
+    model = BPR(n_factors=16, epochs=5, learning_rate=0.05, regularization=0.01, random_state=42)
     assert model.get_params()["n_factors"] == 16
     model.fit(synthetic)
     assert model.user_factors_.shape == (120, 16) and model.item_factors_.dtype == np.float32
@@ -30,7 +30,7 @@ def test_one_thread_is_bit_reproducible(synthetic: pd.DataFrame) -> None:
 
 def test_hogwild_threads_learn_as_well() -> None:
     # Enough training pairs (250,000) for two threads to get a shard each.
-    train = generate_interactions(8000, 2000, 500_000, seed=2).iloc[::2]
+    train = generate_interactions(8000, 2000, 500_000, random_state=2).iloc[::2]
     settings: dict[str, Any] = {
         "n_factors": 16,
         "epochs": 4,
@@ -64,7 +64,7 @@ def test_without_item_bias(synthetic: pd.DataFrame) -> None:
 
 
 def test_divergence_is_reported_as_a_learning_rate_problem(synthetic: pd.DataFrame) -> None:
-    model = BPR(n_factors=4, epochs=50, learning_rate=1e30, reg=1e10, random_state=0)
+    model = BPR(n_factors=4, epochs=50, learning_rate=1e30, regularization=1e10, random_state=0)
     with pytest.raises(ParameterError, match="learning_rate"):
         model.fit(synthetic)
     assert not model.is_fitted

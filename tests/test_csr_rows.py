@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender_systems.base import select_rows
+from recommender_systems.query import select_rows
 
 
 @pytest.mark.parametrize("seed", range(5))

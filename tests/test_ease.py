@@ -32,7 +32,7 @@ def closed_form(matrix: np.ndarray, l2: float) -> np.ndarray:
 
 @pytest.mark.parametrize(("dtype", "rtol"), [("float64", 1e-9), ("float32", 2e-3)])
 def test_weights_are_steck_closed_form(data: Interactions, dtype: str, rtol: float) -> None:
-    model = EASE(l2=50.0, dtype=dtype).fit(data)  # type: ignore[arg-type]
+    model = EASE(regularization=50.0, dtype=dtype).fit(data)  # type: ignore[arg-type]
     assert model.similarity_.dtype == np.dtype(dtype)
     want = closed_form(data.matrix.toarray(), 50.0)
     np.testing.assert_allclose(
@@ -41,7 +41,7 @@ def test_weights_are_steck_closed_form(data: Interactions, dtype: str, rtol: flo
 
 
 def test_scores_treat_interactions_as_binary(data: Interactions) -> None:
-    model = EASE(l2=20.0).fit(data)
+    model = EASE(regularization=20.0).fit(data)
     user = data.user_ids.ids[1]
     row = (data.matrix[1].toarray()[0] != 0).astype(np.float64)
     want = row @ model.similarity_
@@ -49,17 +49,17 @@ def test_scores_treat_interactions_as_binary(data: Interactions) -> None:
 
 
 def test_fold_in_needs_no_refit_and_matches_a_known_user(data: Interactions) -> None:
-    model = EASE(l2=20.0).fit(data)
+    model = EASE(regularization=20.0).fit(data)
     user = data.user_ids.ids[7].item()
     items = data.item_ids.ids[data.matrix[7].indices].tolist()
     assert model.recommend_from_history(items, n=10) == model.recommend(user, n=10)
     assert model.similar_items(items[0], n=3)
 
 
-@pytest.mark.parametrize("l2", [-1.0, 0.0, float("inf"), "500"])
-def test_l2_must_be_positive(l2: object, data: Interactions) -> None:
-    with pytest.raises(ParameterError, match="l2: expected a finite number > 0"):
-        EASE(l2=l2).fit(data)  # type: ignore[arg-type]
+@pytest.mark.parametrize("value", [-1.0, 0.0, float("inf"), "500"])
+def test_regularization_must_be_positive(value: object, data: Interactions) -> None:
+    with pytest.raises(ParameterError, match="regularization: expected a finite number > 0"):
+        EASE(regularization=value).fit(data)  # type: ignore[arg-type]
 
 
 def test_dtype_must_be_a_float_name(data: Interactions) -> None:

@@ -14,7 +14,7 @@ SCRIPT = textwrap.dedent(
     if sys.argv[1] == "blocked":
         sys.modules["recommender_systems._kernels"] = None  # makes the import fail
     import recommender_systems as rs
-    df = rs.generate_interactions(60, 40, 600, seed=5, ratings=True)
+    df = rs.generate_interactions(60, 40, 600, random_state=5, ratings=True)
     train, test = rs.split_ratings(df, 0.2, random_state=1)
     model = rs.MostPopular().fit(train)
     recs = model.recommend_batch(train["user_id"].unique()[:20], n=7).to_lists()

@@ -24,6 +24,7 @@ from recommender_systems import (
     evaluate,
     text_features,
 )
+from recommender_systems.books import hybrid_book_from_goodbooks
 from recommender_systems.datasets import load_goodbooks_10k
 from tests.datasets.conftest import BOOKS_HEADER
 
@@ -44,7 +45,7 @@ def reciprocal_rank_fusion(
 
 
 def test_scores_are_weighted_reciprocal_ranks(data: Interactions) -> None:
-    members: list[Recommender] = [MostPopular(), ItemKNN(k=20), EASE(l2=10.0)]
+    members: list[Recommender] = [MostPopular(), ItemKNN(n_neighbors=20), EASE(regularization=10.0)]
     weights = [1.0, 2.0, 0.5]
     hybrid = HybridRecommender(members, weights, rank_constant=5, pool=8).fit(data)
     user = data.user_ids.ids[4].item()
@@ -59,27 +60,27 @@ def test_scores_are_weighted_reciprocal_ranks(data: Interactions) -> None:
 
 
 def test_fit_trains_copies_and_leaves_the_members_untouched(data: Interactions) -> None:
-    member = ItemKNN(k=5)
+    member = ItemKNN(n_neighbors=5)
     hybrid = HybridRecommender([member, RP3beta()]).fit(data)
     assert not member.is_fitted
-    assert all(model.is_fitted for model in hybrid.models_)
-    assert hybrid.models_[0] is not member
+    assert all(model.is_fitted for model in hybrid.recommenders_)
+    assert hybrid.recommenders_[0] is not member
 
 
 def test_hybrids_nest(data: Interactions) -> None:
-    inner = HybridRecommender([ItemKNN(k=10), UserKNN(k=10)])
+    inner = HybridRecommender([ItemKNN(n_neighbors=10), UserKNN(n_neighbors=10)])
     outer = HybridRecommender([inner, MostPopular()], weights=[3, 1]).fit(data)
     user = data.user_ids.ids[0].item()
     recs = outer.recommend(user, n=10)
-    nested = outer.models_[0]
+    nested = outer.recommenders_[0]
     assert isinstance(nested, HybridRecommender)
-    assert len(recs) == 10 and nested.models_[1].is_fitted
+    assert len(recs) == 10 and nested.recommenders_[1].is_fitted
     clone = outer.clone()
-    assert clone.get_params()["models"][0] is not inner
+    assert clone.get_params()["recommenders"][0] is not inner
 
 
 def test_fold_in_and_similar_items_follow_the_members(data: Interactions) -> None:
-    both = HybridRecommender([ItemKNN(k=10), EASE(l2=10.0)]).fit(data)
+    both = HybridRecommender([ItemKNN(n_neighbors=10), EASE(regularization=10.0)]).fit(data)
     assert both.supports_fold_in and both.supports_similar_items
     history = data.item_ids.ids[:4].tolist()
     recs = both.recommend_from_history(history, n=5)
@@ -87,7 +88,7 @@ def test_fold_in_and_similar_items_follow_the_members(data: Interactions) -> Non
     item = data.item_ids.ids[0].item()
     assert item not in both.similar_items(item, n=5)
 
-    with_user_knn = HybridRecommender([ItemKNN(k=10), UserKNN(k=10)])
+    with_user_knn = HybridRecommender([ItemKNN(n_neighbors=10), UserKNN(n_neighbors=10)])
     assert not with_user_knn.supports_fold_in  # known before fitting too
     with_user_knn.fit(data)
     with pytest.raises(NotSupportedError):
@@ -98,16 +99,16 @@ def test_fold_in_and_similar_items_follow_the_members(data: Interactions) -> Non
 
 def test_default_construction_works(data: Interactions) -> None:
     hybrid = HybridRecommender().fit(data)
-    assert [type(m).__name__ for m in hybrid.models_] == ["ItemKNN", "RP3beta"]
+    assert [type(m).__name__ for m in hybrid.recommenders_] == ["ItemKNN", "RP3beta"]
 
 
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"models": []}, "models: expected a non-empty list of recommenders"),
-        ({"models": ItemKNN()}, "models: expected a non-empty list"),
-        ({"models": [ItemKNN(), "ease"]}, "models: expected a non-empty list"),
-        ({"weights": [1.0]}, "weights: expected one weight per model \\(2\\), received 1"),
+        ({"recommenders": []}, "recommenders: expected a non-empty list of recommenders"),
+        ({"recommenders": ItemKNN()}, "recommenders: expected a non-empty list"),
+        ({"recommenders": [ItemKNN(), "ease"]}, "recommenders: expected a non-empty list"),
+        ({"weights": [1.0]}, "weights: expected one weight per recommender \\(2\\), received 1"),
         ({"weights": [1.0, -1.0]}, "weights: expected a finite number >= 0"),
         ({"weights": [0, 0]}, "weights: expected at least one weight > 0"),
         ({"weights": "11"}, "weights: expected a list of numbers"),
@@ -128,7 +129,7 @@ def test_a_content_member_brings_its_cold_items_to_the_hybrid() -> None:
         [ItemKNN(), ContentBased(item_features=text_features(texts))], weights=[1, 1]
     ).fit(ratings)
     assert 40 in hybrid.item_ids_
-    assert all(len(model.item_ids_) == 4 for model in hybrid.models_)
+    assert all(len(model.item_ids_) == 4 for model in hybrid.recommenders_)
     assert 40 in hybrid.recommend(3, n=3)
 
 
@@ -171,11 +172,11 @@ def write_goodbooks_library(folder: Path) -> None:
 
 def test_hybrid_book_on_goodbooks_fixtures(tmp_path: Path) -> None:
     write_goodbooks_library(tmp_path / "goodbooks-10k")
-    model = HybridBook.from_goodbooks(tmp_path, download=False, verify=False)
+    model = hybrid_book_from_goodbooks(tmp_path, download=False, verify=False)
     ratings = load_goodbooks_10k(tmp_path, download=False, verify=False, progress=False)
     model.fit(ratings)
 
-    knn, content = model.models_
+    knn, content = model.recommenders_
     assert isinstance(knn, ItemKNN) and isinstance(content, ContentBased)
     assert model.weights_.tolist() == [3.0, 1.0]
     assert 6 in model.item_ids_  # the cold book joined the catalogue
@@ -196,13 +197,25 @@ def test_hybrid_book_weights_and_defaults(tmp_path: Path) -> None:
 
 
 def test_a_failed_refit_keeps_the_working_model(data: Interactions) -> None:
-    hybrid = HybridRecommender([ItemKNN(k=5), MostPopular()], weights=np.array([2.0, 1.0]))
+    hybrid = HybridRecommender(
+        [ItemKNN(n_neighbors=5), MostPopular()], weights=np.array([2.0, 1.0])
+    )
     hybrid.fit(data)
     user = data.user_ids.ids[0].item()
     before = hybrid.recommend(user)
     assert hybrid.weights_.tolist() == [2.0, 1.0]
-    hybrid.set_params(models=[])
-    with pytest.raises(ParameterError, match="models"):
+    hybrid.set_params(recommenders=[])
+    with pytest.raises(ParameterError, match="recommenders"):
         hybrid.fit(data)
     assert hybrid.is_fitted and hybrid.weights_.tolist() == [2.0, 1.0]
     assert hybrid.recommend(user) == before
+
+
+def test_from_goodbooks_is_deprecated_and_builds_the_same_model(tmp_path: Path) -> None:
+    write_goodbooks_library(tmp_path / "goodbooks-10k")
+    with pytest.warns(DeprecationWarning, match="hybrid_book_from_goodbooks"):
+        old = HybridBook.from_goodbooks(tmp_path, download=False, verify=False)
+    new = hybrid_book_from_goodbooks(tmp_path, download=False, verify=False)
+    assert isinstance(old, HybridBook)
+    assert old.item_features is not None and new.item_features is not None
+    assert old.item_features.equals(new.item_features)

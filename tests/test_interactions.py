@@ -127,7 +127,7 @@ def test_from_sparse_with_and_without_ids() -> None:
 
 def test_select_keeps_only_present_ids(tiny: pd.DataFrame) -> None:
     data = Interactions.from_frame(tiny)
-    part = data.select(data.user_codes() == data.user_ids.index_of("cat"))
+    part = data.select(data.user_indices() == data.user_ids.index_of("cat"))
     assert part.user_ids.ids.tolist() == ["cat"]
     assert part.item_ids.ids.tolist() == [2, 5]
     assert part.timestamps is not None and sorted(part.timestamps.tolist()) == [5, 50]

@@ -39,13 +39,13 @@ BAD_PARAMS: list[tuple[str, dict[str, Any], str]] = [
     ("bpr", {"epochs": -1}, "epochs"),
     ("bpr", {"learning_rate": -0.1}, "learning_rate"),
     ("bpr", {"learning_rate": float("nan")}, "learning_rate"),
-    ("bpr", {"reg": -1.0}, "reg"),
+    ("bpr", {"regularization": -1.0}, "regularization"),
     ("bpr", {"item_bias": "yes"}, "item_bias"),
     ("bpr", {"random_state": -3}, "random_state"),
     ("bpr", {"n_threads": -1}, "n_threads"),
     ("als", {"n_factors": 2.5}, "n_factors"),
-    ("als", {"iterations": -1}, "iterations"),
-    ("als", {"reg": -0.5}, "reg"),
+    ("als", {"epochs": -1}, "epochs"),
+    ("als", {"regularization": -0.5}, "regularization"),
     ("als", {"reg_exponent": float("inf")}, "reg_exponent"),
     ("als", {"alpha": -1}, "alpha"),
     ("als", {"solver": "lu"}, "solver"),
@@ -87,7 +87,7 @@ def test_batch_scores_are_factor_products(name: str, synthetic: pd.DataFrame) ->
     batch = model.recommend_batch(users, n=5)
     codes = model.user_ids_.to_index(users)
     want = model.user_factors_[codes] @ model.item_factors_.T
-    bias = model._item_bias()
+    bias = model._item_offsets()
     if bias is not None:
         want += bias
     listed = batch.item_indices >= 0  # heavy users may have fewer unseen items than 5
@@ -127,7 +127,9 @@ FALLBACK_SCRIPT = textwrap.dedent(
     ratings = rs.load_movielens_100k(progress=False)
     train, test = rs.split_ratings(ratings, 0.2, random_state={seed})
     models = {{
-        "bpr": rs.BPR(n_factors=32, epochs=15, learning_rate=0.1, reg=0.01, random_state=0),
+        "bpr": rs.BPR(
+            n_factors=32, epochs=15, learning_rate=0.1, regularization=0.01, random_state=0
+        ),
         "als": rs.ALS(random_state=0),
     }}
     out = {{name: rs.evaluate(m, train, test, k=10)["ndcg@10"] for name, m in models.items()}}

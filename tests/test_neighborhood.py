@@ -47,14 +47,14 @@ def keep_top(sims: np.ndarray, k: int) -> np.ndarray:
 
 
 def test_item_similarities_are_cosine_cut_to_k(data: Interactions) -> None:
-    model = ItemKNN(k=5, similarity="cosine", shrink=2.0, normalize=False).fit(data)
+    model = ItemKNN(n_neighbors=5, similarity="cosine", shrink=2.0, normalize=False).fit(data)
     items = data.matrix.toarray().T.astype(np.float64)
     want = keep_top(dense_cosine(items, 2.0), 5)
     np.testing.assert_allclose(dense(model.similarity_), want, rtol=1e-5, atol=1e-7)
 
 
 def test_bm25_similarity_is_the_dot_product_of_bm25_weights(data: Interactions) -> None:
-    model = ItemKNN(k=400, normalize=False, bm25_k1=2.0, bm25_b=0.5).fit(data)
+    model = ItemKNN(n_neighbors=400, normalize=False, bm25_k1=2.0, bm25_b=0.5).fit(data)
     weighted = bm25_weight(data.matrix.T.tocsr(), 2.0, 0.5).toarray().astype(np.float64)
     want = weighted @ weighted.T
     np.fill_diagonal(want, 0.0)
@@ -69,9 +69,9 @@ def test_jaccard_is_intersection_over_union() -> None:
 
 
 def test_normalized_rows_sum_to_one_and_keep_the_ranking(data: Interactions) -> None:
-    plain = ItemKNN(k=10, normalize=False).fit(data).similarity_
+    plain = ItemKNN(n_neighbors=10, normalize=False).fit(data).similarity_
     assert isinstance(plain, sp.csr_matrix)
-    scaled = ItemKNN(k=10).fit(data).similarity_
+    scaled = ItemKNN(n_neighbors=10).fit(data).similarity_
     assert isinstance(scaled, sp.csr_matrix)
     sums = np.asarray(scaled.sum(axis=1)).ravel()
     assert np.allclose(sums[sums > 0], 1.0)
@@ -79,7 +79,7 @@ def test_normalized_rows_sum_to_one_and_keep_the_ranking(data: Interactions) -> 
 
 
 def test_item_scores_sum_similarities_weighted_by_the_users_values(data: Interactions) -> None:
-    model = ItemKNN(k=20).fit(data)
+    model = ItemKNN(n_neighbors=20).fit(data)
     user = data.user_ids.ids[3]
     row = data.matrix[data.user_ids.index_of(user)]
     want = stored_or_never(row @ model.similarity_)[0]  # unlinked items: -inf
@@ -87,7 +87,7 @@ def test_item_scores_sum_similarities_weighted_by_the_users_values(data: Interac
     assert np.isinf(want).any()
 
 
-@pytest.mark.parametrize("model", [ItemKNN(k=30), RP3beta(k=30)])
+@pytest.mark.parametrize("model", [ItemKNN(n_neighbors=30), RP3beta(n_neighbors=30)])
 def test_fold_in_of_a_users_items_gives_that_users_recommendations(
     model: Recommender, data: Interactions
 ) -> None:
@@ -100,13 +100,13 @@ def test_fold_in_of_a_users_items_gives_that_users_recommendations(
 
 
 def test_fold_in_rejects_an_empty_history(data: Interactions) -> None:
-    model = ItemKNN(k=10).fit(data)
+    model = ItemKNN(n_neighbors=10).fit(data)
     with pytest.raises(DataError, match="history: expected at least one item"):
         model.recommend_from_history([])
 
 
 def test_similar_items_are_the_kept_neighbours_best_first(data: Interactions) -> None:
-    model = ItemKNN(k=4, normalize=False).fit(data)
+    model = ItemKNN(n_neighbors=4, normalize=False).fit(data)
     item = data.item_ids.ids[0].item()
     similar = model.similar_items(item, n=10)
     row = model.similarity_[0]
@@ -116,7 +116,7 @@ def test_similar_items_are_the_kept_neighbours_best_first(data: Interactions) ->
 
 
 def test_user_neighbours_are_cut_to_k_and_never_the_user(data: Interactions) -> None:
-    model = UserKNN(k=7).fit(data)
+    model = UserKNN(n_neighbors=7).fit(data)
     nbrs = model.neighbours_
     assert nbrs.shape == (data.n_users, data.n_users)
     assert np.diff(nbrs.indptr).max() <= 7
@@ -126,7 +126,7 @@ def test_user_neighbours_are_cut_to_k_and_never_the_user(data: Interactions) -> 
 
 
 def test_user_scores_are_neighbour_weighted_sums(data: Interactions) -> None:
-    model = UserKNN(k=10).fit(data)
+    model = UserKNN(n_neighbors=10).fit(data)
     user = data.user_ids.ids[2]
     want = stored_or_never(model.neighbours_[2] @ data.matrix)[0]
     np.testing.assert_allclose(model.score(user, data.item_ids.ids), want, rtol=1e-6)
@@ -135,7 +135,7 @@ def test_user_scores_are_neighbour_weighted_sums(data: Interactions) -> None:
 def test_rp3beta_matches_its_formula_on_a_small_graph() -> None:
     matrix = np.array([[1, 1, 0], [1, 0, 1], [1, 1, 1], [0, 1, 0]], dtype=np.float32)
     data = Interactions.from_sparse(sp.csr_matrix(matrix))
-    model = RP3beta(alpha=0.5, beta=0.3, k=10, normalize=False).fit(data)
+    model = RP3beta(alpha=0.5, beta=0.3, n_neighbors=10, normalize=False).fit(data)
     p_ui = (matrix / matrix.sum(1, keepdims=True)) ** 0.5
     p_iu = (matrix.T / matrix.T.sum(1, keepdims=True)) ** 0.5
     want = p_iu @ p_ui / matrix.sum(0) ** 0.3
@@ -146,11 +146,11 @@ def test_rp3beta_matches_its_formula_on_a_small_graph() -> None:
 @pytest.mark.parametrize(
     ("model", "message"),
     [
-        (ItemKNN(k=0), "k: expected an integer >= 1, received 0"),
-        (ItemKNN(k=-3), "k: expected an integer >= 1, received -3"),
-        (ItemKNN(k=2.5), "k: expected an integer >= 1"),  # type: ignore[arg-type]
-        (UserKNN(k=0), "k: expected an integer >= 1, received 0"),
-        (RP3beta(k=0), "k: expected an integer >= 1, received 0"),
+        (ItemKNN(n_neighbors=0), "n_neighbors: expected an integer >= 1, received 0"),
+        (ItemKNN(n_neighbors=-3), "n_neighbors: expected an integer >= 1, received -3"),
+        (ItemKNN(n_neighbors=2.5), "n_neighbors: expected an integer >= 1"),  # type: ignore[arg-type]
+        (UserKNN(n_neighbors=0), "n_neighbors: expected an integer >= 1, received 0"),
+        (RP3beta(n_neighbors=0), "n_neighbors: expected an integer >= 1, received 0"),
         (ItemKNN(similarity="pearson"), "similarity: expected one of"),  # type: ignore[arg-type]
         (ItemKNN(similarity="cosine", shrink=-1.0), "shrink: expected a finite number >= 0"),
         (ItemKNN(shrink=10.0), "shrink: .* with similarity='bm25' expected 0"),
@@ -171,8 +171,8 @@ def test_bad_hyperparameters_fail_in_fit_with_a_named_error(
 
 
 def test_threads_do_not_change_the_result(data: Interactions) -> None:
-    one = ItemKNN(k=15, n_threads=1).fit(data).similarity_
-    two = ItemKNN(k=15, n_threads=2).fit(data).similarity_
+    one = ItemKNN(n_neighbors=15, n_threads=1).fit(data).similarity_
+    two = ItemKNN(n_neighbors=15, n_threads=2).fit(data).similarity_
     assert same_sparse(one, two)
 
 
@@ -201,10 +201,10 @@ import json, sys
 if sys.argv[1] == "blocked":
     sys.modules["recommender_systems._kernels"] = None  # makes the import fail
 import recommender_systems as rs
-df = rs.generate_interactions(80, 50, 900, seed=4, ratings=True)
+df = rs.generate_interactions(80, 50, 900, random_state=4, ratings=True)
 users = df["user_id"].unique()[:15]
 out = {"backend": rs.kernel_backend()}
-for model in (rs.ItemKNN(k=10), rs.UserKNN(k=10), rs.RP3beta(k=10)):
+for model in (rs.ItemKNN(n_neighbors=10), rs.UserKNN(n_neighbors=10), rs.RP3beta(n_neighbors=10)):
     out[type(model).__name__] = model.fit(df).recommend_batch(users, n=5).to_lists()
 print(json.dumps(out))
 """

@@ -33,8 +33,8 @@ from recommender_systems import (
     load,
     read_info,
 )
+from recommender_systems._estimator import fitted_state
 from recommender_systems.persistence import container, load_with_info
-from recommender_systems.persistence.codec import fitted_state
 from tests.toy_models import CscNeighbours, RandomFactors, toy_models
 
 ROOT = Path(__file__).resolve().parents[1]

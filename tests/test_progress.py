@@ -49,7 +49,7 @@ def test_progress_bar_shown_on_request(
 
 def test_training_state_does_not_outlive_fit(tiny: pd.DataFrame) -> None:
     model = _Iterative().fit(tiny)
-    assert not hasattr(model, "_training") and model.done_
+    assert model._training is None and model.done_
 
 
 class _Failing(_Iterative):

@@ -13,9 +13,9 @@ def _pairs(df: pd.DataFrame) -> set[tuple[object, object]]:
 
 
 def test_random_split_is_seeded_and_partitions(synthetic: pd.DataFrame) -> None:
-    train, test = sp.random_split(synthetic, 0.2, seed=7)
-    again, _ = sp.random_split(synthetic, 0.2, seed=7)
-    other, _ = sp.random_split(synthetic, 0.2, seed=8)
+    train, test = sp.random_split(synthetic, 0.2, random_state=7)
+    again, _ = sp.random_split(synthetic, 0.2, random_state=7)
+    other, _ = sp.random_split(synthetic, 0.2, random_state=8)
     assert len(test) == 400 and len(train) == 1600
     assert train.index.equals(again.index) and not train.index.equals(other.index)
     assert sorted([*train.index, *test.index]) == list(synthetic.index)
@@ -23,17 +23,17 @@ def test_random_split_is_seeded_and_partitions(synthetic: pd.DataFrame) -> None:
 
 def test_random_split_on_interactions(synthetic: pd.DataFrame) -> None:
     data = Interactions.from_frame(synthetic)
-    train, test = sp.random_split(data, 0.25, seed=1)
+    train, test = sp.random_split(data, 0.25, random_state=1)
     assert isinstance(train, Interactions) and train.nnz + test.nnz == data.nnz
     assert _pairs(train.to_frame()).isdisjoint(_pairs(test.to_frame()))
 
 
 def test_holdout_per_user_fraction_and_count(synthetic: pd.DataFrame) -> None:
-    train, test = sp.holdout_per_user(synthetic, 0.3, seed=2)
+    train, test = sp.holdout_per_user(synthetic, 0.3, random_state=2)
     counts = synthetic.groupby("user_id").size()
     held = test.groupby("user_id").size().reindex(counts.index, fill_value=0)
     assert (held == np.clip(np.round(0.3 * counts), 0, counts - 1)).all()
-    _, test2 = sp.holdout_per_user(synthetic, 2, seed=2)
+    _, test2 = sp.holdout_per_user(synthetic, 2, random_state=2)
     assert (test2.groupby("user_id").size() <= 2).all()
     assert set(train["user_id"]) == set(synthetic["user_id"])  # min_train=1 kept
 
@@ -55,14 +55,14 @@ def test_temporal_split(tiny: pd.DataFrame) -> None:
 
 
 def test_kfold_covers_every_row_once(synthetic: pd.DataFrame) -> None:
-    folds = list(sp.kfold(synthetic, 4, seed=0))
+    folds = list(sp.kfold(synthetic, 4, random_state=0))
     assert len(folds) == 4
     tested = np.concatenate([test.index.to_numpy() for _, test in folds])
     assert sorted(tested) == list(synthetic.index)
 
 
 def test_split_by_name_and_errors(tiny: pd.DataFrame) -> None:
-    _train, test = sp.split(tiny, "random", test_size=0.25, seed=0)
+    _train, test = sp.split(tiny, "random", test_size=0.25, random_state=0)
     assert len(test) == 2
     with pytest.raises(ParameterError, match="protocol"):
         sp.split(tiny, "bogus")

@@ -19,7 +19,7 @@ def _pairs_are_unique(log: pd.DataFrame) -> bool:
 
 
 def test_exact_size_types_and_id_ranges() -> None:
-    log = generate_interactions(500, 300, 20_000, seed=7)
+    log = generate_interactions(500, 300, 20_000, random_state=7)
 
     assert len(log) == 20_000
     assert list(log.columns) == ["user_id", "item_id"]
@@ -30,20 +30,20 @@ def test_exact_size_types_and_id_ranges() -> None:
 
 
 def test_every_user_gets_an_interaction_when_possible() -> None:
-    log = generate_interactions(2_000, 1_000, 5_000, user_exponent=2.0, seed=1)
+    log = generate_interactions(2_000, 1_000, 5_000, user_exponent=2.0, random_state=1)
 
     assert log["user_id"].nunique() == 2_000
 
 
 def test_fewer_interactions_than_users_still_gives_exact_count() -> None:
-    log = generate_interactions(1_000, 50, 10, seed=2)
+    log = generate_interactions(1_000, 50, 10, random_state=2)
 
     assert len(log) == 10
     assert _pairs_are_unique(log)
 
 
 def test_full_matrix_is_every_pair_once() -> None:
-    log = generate_interactions(30, 20, 600, seed=3)
+    log = generate_interactions(30, 20, 600, random_state=3)
 
     assert len(log) == 600
     assert _pairs_are_unique(log)
@@ -70,7 +70,7 @@ def test_any_valid_arguments_give_exact_unique_log(
         n_interactions,
         user_exponent=user_exponent,
         item_exponent=item_exponent,
-        seed=seed,
+        random_state=seed,
     )
 
     assert len(log) == n_interactions
@@ -80,16 +80,16 @@ def test_any_valid_arguments_give_exact_unique_log(
 
 
 def test_same_seed_same_log_other_seed_other_log() -> None:
-    first = generate_interactions(300, 200, 5_000, seed=11, ratings=True, timestamps=True)
-    again = generate_interactions(300, 200, 5_000, seed=11, ratings=True, timestamps=True)
-    other = generate_interactions(300, 200, 5_000, seed=12, ratings=True, timestamps=True)
+    first = generate_interactions(300, 200, 5_000, random_state=11, ratings=True, timestamps=True)
+    again = generate_interactions(300, 200, 5_000, random_state=11, ratings=True, timestamps=True)
+    other = generate_interactions(300, 200, 5_000, random_state=12, ratings=True, timestamps=True)
 
     pd.testing.assert_frame_equal(first, again)
     assert not first.equals(other)
 
 
 def test_item_popularity_and_user_activity_are_heavy_tailed() -> None:
-    log = generate_interactions(5_000, 2_000, 100_000, seed=0)
+    log = generate_interactions(5_000, 2_000, 100_000, random_state=0)
 
     item_counts = log["item_id"].value_counts()
     user_counts = log["user_id"].value_counts()
@@ -107,7 +107,7 @@ def test_zero_exponents_give_near_uniform_popularity() -> None:
 
 
 def test_ratings_and_timestamps() -> None:
-    log = generate_interactions(400, 300, 10_000, ratings=True, timestamps=True, seed=5)
+    log = generate_interactions(400, 300, 10_000, ratings=True, timestamps=True, random_state=5)
 
     assert list(log.columns) == ["user_id", "item_id", "rating", "timestamp"]
     assert log["rating"].dtype == np.dtype("float64")
@@ -130,8 +130,8 @@ def test_ratings_and_timestamps() -> None:
         ({"user_exponent": -1.0}, "user_exponent: expected a finite number >= 0, received -1.0"),
         ({"item_exponent": float("nan")}, "item_exponent: expected a finite number >= 0"),
         ({"item_exponent": "1"}, "item_exponent: expected a finite number >= 0, received '1'"),
-        ({"seed": -1}, "seed: expected an integer >= 0 or None, received -1"),
-        ({"seed": 1.5}, "seed: expected an integer >= 0 or None, received 1.5"),
+        ({"random_state": -1}, "random_state: expected an integer >= 0 or None, received -1"),
+        ({"random_state": 1.5}, "random_state: expected an integer >= 0 or None, received 1.5"),
         ({"ratings": "yes"}, "ratings: expected True or False, received 'yes'"),
     ],
 )
@@ -150,7 +150,7 @@ def test_numpy_integers_are_accepted() -> None:
         np.int64(10),  # type: ignore[arg-type]
         np.int32(10),  # type: ignore[arg-type]
         np.int64(30),  # type: ignore[arg-type]
-        seed=np.int64(4),  # type: ignore[arg-type]
+        random_state=np.int64(4),  # type: ignore[arg-type]
     )
 
     assert len(log) == 30
@@ -160,7 +160,7 @@ def test_numpy_integers_are_accepted() -> None:
 def test_ten_million_interactions_at_movielens_20m_scale() -> None:
     tracemalloc.start()
     try:
-        log = generate_interactions(138_000, 27_000, 10_000_000, seed=0)
+        log = generate_interactions(138_000, 27_000, 10_000_000, random_state=0)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -115,10 +115,3 @@ def check_random_state(seed: Any, name: str = "random_state") -> np.random.Gener
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(check_seed(seed, name))
-
-
-def seed_from(random_state: Any, name: str = "random_state") -> int:
-    """A 63-bit integer seed for a kernel, drawn reproducibly from ``random_state``."""
-    if _is_int(random_state):
-        return check_non_negative_int(random_state, name)
-    return int(check_random_state(random_state, name).integers(0, 2**63 - 1))

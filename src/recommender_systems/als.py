@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from recommender_systems._validation import (
-    check_choice,
-    check_non_negative_float,
-    check_non_negative_int,
-    check_positive_int,
-    check_random_state,
-)
+from recommender_systems import query
+from recommender_systems._validation import check_positive_int, check_random_state
 from recommender_systems.errors import DataError, UnknownUserError
+from recommender_systems.hyperparameters import (
+    Choice,
+    Float,
+    Int,
+    OneOf,
+    Range,
+    Seed,
+    Threads,
+    declare,
+)
 from recommender_systems.interactions import Interactions
 from recommender_systems.kernels.als import als_solve, gram
 from recommender_systems.matrix_factorization import MatrixFactorization, initial_factors
 from recommender_systems.registry import register
 
 __all__ = ["ALS"]
-
-_SOLVERS = ("cg", "cholesky")
 
 
 @register(
@@ -38,46 +42,80 @@ class ALS(MatrixFactorization):
     confidence 1. Users and items are solved in turn, each row in closed form
     against the other side's factors, touching only that row's observed entries.
 
-    Args:
-        n_factors: latent dimensions.
-        iterations: alternating passes (users, then items).
-        reg: L2 regularisation; a row with ``n`` observed entries is regularised
-            by ``reg * (n_cols + alpha * sum(values)) ** reg_exponent``, its
-            total confidence weight raised to ``reg_exponent`` (Rendle et al.
-            2021, "Revisiting the performance of iALS"); ``reg_exponent=0`` gives
-            the classic constant ``reg``.
-        reg_exponent: how regularisation grows with a row's weight (0 to 1).
-        alpha: confidence of observed entries per unit of value.
-        solver: ``"cg"`` (conjugate gradient, ``cg_steps`` steps warm-started from
-            the previous factors: the fast default) or ``"cholesky"`` (exact).
-        cg_steps: conjugate-gradient steps per row and half-iteration.
-        random_state: seed (or ``numpy.random.Generator``) for the initial factors.
-        n_threads: threads for the Rust solver (0 = all cores). Results do not
-            depend on it.
+    Hyperparameters are listed in :attr:`hyperparameters` (and in the docs'
+    hyperparameter tables). Regularisation grows with a row's weight: a row with
+    ``n`` observed entries is regularised by
+    ``regularization * (n_cols + alpha * sum(values)) ** reg_exponent`` (Rendle et
+    al. 2021, "Revisiting the performance of iALS"); ``reg_exponent=0`` gives the
+    classic constant. Results do not depend on ``n_threads``.
 
     The defaults were chosen on validation splits carved out of MovieLens 100k
     training data (docs/decisions/0007-factor-model-defaults.md).
 
     Example:
         >>> from recommender_systems import generate_interactions
-        >>> log = generate_interactions(200, 100, 3_000, seed=1)
-        >>> model = ALS(n_factors=8, iterations=3, random_state=0).fit(log)
+        >>> log = generate_interactions(200, 100, 3_000, random_state=1)
+        >>> model = ALS(n_factors=8, epochs=3, random_state=0).fit(log)
         >>> len(model.recommend(0, n=3)), len(model.recommend_from_history([1, 2], n=3))
         (3, 3)
     """
 
+    hyperparameters = declare(
+        n_factors=Int(default=64, low=1, doc="latent dimensions", tune=Range(16, 256, log=True)),
+        epochs=Int(
+            default=15,
+            low=0,
+            doc="alternating passes (users, then items)",
+            tune=Range(5, 30),
+            formerly=("iterations",),
+        ),
+        regularization=Float(
+            default=0.02,
+            low=0.0,
+            doc="L2 regularisation, scaled by each row's weight (see reg_exponent)",
+            tune=Range(1e-4, 1.0, log=True),
+            formerly=("reg",),
+        ),
+        reg_exponent=Float(
+            default=1.0,
+            low=0.0,
+            doc="how regularisation grows with a row's confidence weight (0: constant)",
+            tune=Range(0.0, 1.0),
+        ),
+        alpha=Float(
+            default=1.0,
+            low=0.0,
+            doc="confidence of an observed entry per unit of value (1 + alpha * value)",
+            tune=Range(0.1, 50.0, log=True),
+        ),
+        solver=Choice(
+            default="cg",
+            options=("cg", "cholesky"),
+            doc="conjugate gradient (fast, warm-started) or exact Cholesky",
+        ),
+        cg_steps=Int(
+            default=3,
+            low=0,
+            doc="conjugate-gradient steps per row and half-iteration",
+            tune=OneOf(2, 3, 4, when={"solver": ("cg",)}),
+        ),
+        random_state=Seed(),
+        n_threads=Threads(),
+    )
+    renamed_state: ClassVar[Mapping[str, str]] = {"reg_": "regularization_"}
+
     item_gram_: np.ndarray
     #: The regularisation and confidence settings of the last fit (used by fold-in
     #: and ``explain`` even if the hyperparameters change afterwards).
-    reg_: float
+    regularization_: float
     reg_exponent_: float
     alpha_: float
 
     def __init__(
         self,
         n_factors: int = 64,
-        iterations: int = 15,
-        reg: float = 0.02,
+        epochs: int = 15,
+        regularization: float = 0.02,
         reg_exponent: float = 1.0,
         alpha: float = 1.0,
         solver: str = "cg",
@@ -86,8 +124,8 @@ class ALS(MatrixFactorization):
         n_threads: int = 0,
     ) -> None:
         self.n_factors = n_factors
-        self.iterations = iterations
-        self.reg = reg
+        self.epochs = epochs
+        self.regularization = regularization
         self.reg_exponent = reg_exponent
         self.alpha = alpha
         self.solver = solver
@@ -97,14 +135,11 @@ class ALS(MatrixFactorization):
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, data: Interactions) -> None:
-        n_factors = check_positive_int(self.n_factors, "n_factors")
-        iterations = check_non_negative_int(self.iterations, "iterations")
-        self.reg_ = check_non_negative_float(self.reg, "reg")
-        self.reg_exponent_ = check_non_negative_float(self.reg_exponent, "reg_exponent")
-        self.alpha_ = alpha = check_non_negative_float(self.alpha, "alpha")
-        check_choice(self.solver, "solver", _SOLVERS)
-        check_non_negative_int(self.cg_steps, "cg_steps")
-        n_threads = check_non_negative_int(self.n_threads, "n_threads")
+        n_factors = int(self.n_factors)
+        self.regularization_ = float(self.regularization)
+        self.reg_exponent_ = float(self.reg_exponent)
+        self.alpha_ = alpha = float(self.alpha)
+        n_threads = int(self.n_threads)
         rng = check_random_state(self.random_state)
         user_items = data.matrix
         if user_items.nnz and user_items.data.min() < 0:
@@ -120,7 +155,7 @@ class ALS(MatrixFactorization):
         users = initial_factors(rng, data.n_users, n_factors, scale)
         items = initial_factors(rng, data.n_items, n_factors, scale)
         options = self._solver_options(n_threads)
-        for _ in self._epochs(iterations, "ALS"):
+        for _ in self._epochs(int(self.epochs), "ALS"):
             als_solve(user_items, items, users, user_reg, alpha=alpha, **options)
             als_solve(item_users, users, items, item_reg, alpha=alpha, **options)
         self.user_factors_ = users
@@ -135,9 +170,10 @@ class ALS(MatrixFactorization):
         }
 
     def _regularization(self, rows: sp.csr_matrix) -> np.ndarray:
-        """Each row's regularisation: ``reg * (total confidence weight) ** reg_exponent``."""
+        """Each row's regularisation: ``regularization * (total confidence weight) **
+        reg_exponent``."""
         weight = rows.shape[1] + self.alpha_ * np.asarray(rows.sum(axis=1)).ravel()
-        return (self.reg_ * weight**self.reg_exponent_).astype(np.float32)
+        return (self.regularization_ * weight**self.reg_exponent_).astype(np.float32)
 
     # ----------------------------------------------------------------- fold-in
     def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
@@ -154,7 +190,7 @@ class ALS(MatrixFactorization):
             alpha=self.alpha_,
             exact=True,
             gram=self.item_gram_,
-            n_threads=self._n_threads(),
+            n_threads=self._threads(),
         )
         return vectors
 
@@ -179,7 +215,8 @@ class ALS(MatrixFactorization):
             raise UnknownUserError(
                 f"user {self.user_ids_.describe_id(user)} was not seen in training"
             )
-        target = self.item_factors_[self._item_codes([item])[0]].astype(np.float64)
+        target = self.item_factors_[query.item_indices(self.item_ids_, [item])[0]]
+        target = target.astype(np.float64)
         row = self.user_items_[code]
         if row.nnz == 0:
             return []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender_systems._validation import check_positive_int
 from recommender_systems.base import Recommender
+from recommender_systems.hyperparameters import Int, declare
 from recommender_systems.interactions import Interactions
 from recommender_systems.registry import register
 
@@ -57,11 +57,17 @@ class MeanRating(_SameForEveryone):
         [7]
     """
 
+    hyperparameters = declare(
+        min_ratings=Int(
+            default=10, low=1, doc="ratings an item needs before it can be recommended"
+        ),
+    )
+
     def __init__(self, min_ratings: int = 10) -> None:
         self.min_ratings = min_ratings
 
     def _fit(self, data: Interactions) -> None:
-        min_ratings = check_positive_int(self.min_ratings, "min_ratings")
+        min_ratings = int(self.min_ratings)
         matrix = data.matrix
         counts = np.bincount(matrix.indices, minlength=data.n_items)
         sums = np.bincount(matrix.indices, weights=matrix.data, minlength=data.n_items)

@@ -6,14 +6,9 @@ import math
 
 import numpy as np
 
-from recommender_systems._validation import (
-    check_bool,
-    check_non_negative_float,
-    check_non_negative_int,
-    check_positive_int,
-    check_random_state,
-)
+from recommender_systems._validation import check_random_state
 from recommender_systems.errors import ParameterError
+from recommender_systems.hyperparameters import Bool, Float, Int, Range, Seed, Threads, declare
 from recommender_systems.interactions import Interactions
 from recommender_systems.kernels.bpr import bpr_epoch
 from recommender_systems.matrix_factorization import MatrixFactorization, initial_factors
@@ -32,23 +27,16 @@ class BPR(MatrixFactorization):
 
     Every epoch visits all (user, item) pairs in a new random order; for each it
     draws an item the user has not seen and takes an SGD step on
-    ``-ln sigmoid(score(u, i) - score(u, j))`` with L2 regularisation ``reg``.
+    ``-ln sigmoid(score(u, i) - score(u, j))`` with L2 regularisation ``regularization``.
     Interaction values are ignored (every pair is a positive).
 
-    Args:
-        n_factors: latent dimensions.
-        epochs: passes over the interactions.
-        learning_rate: SGD step size.
-        reg: L2 regularisation of the factors (and biases).
-        item_bias: learn a popularity offset per item.
-        random_state: seed (or ``numpy.random.Generator``) for the initial factors
-            and the sampling; ``None`` for fresh entropy.
-        n_threads: 1 (the default) runs the SGD steps in order, bit-for-bit
-            reproducible for a given ``random_state``; more threads (0 = all
-            cores) run lock-free parallel SGD (Hogwild), faster on large data but
-            not reproducible. Each thread needs at least 100,000 interactions:
-            with fewer, threads would mostly wait for each other, so smaller data
-            runs on fewer threads (in one ordered pass below 200,000).
+    Hyperparameters are listed in :attr:`hyperparameters`. With ``n_threads=1``
+    (the default) the SGD steps run in order, bit-for-bit reproducible for a given
+    ``random_state``; more threads (0 = all cores) run lock-free parallel SGD
+    (Hogwild), faster on large data but not reproducible. Each thread needs at
+    least 100,000 interactions: with fewer, threads would mostly wait for each
+    other, so smaller data runs on fewer threads (in one ordered pass below
+    200,000).
 
     The defaults were chosen on validation splits carved out of MovieLens 100k
     training data (docs/decisions/0007-factor-model-defaults.md). ``fit(callback=...)``
@@ -56,11 +44,31 @@ class BPR(MatrixFactorization):
 
     Example:
         >>> from recommender_systems import generate_interactions
-        >>> log = generate_interactions(200, 100, 3_000, seed=1)
+        >>> log = generate_interactions(200, 100, 3_000, random_state=1)
         >>> model = BPR(n_factors=8, epochs=5, random_state=0).fit(log)
         >>> len(model.recommend(0, n=3))
         3
     """
+
+    hyperparameters = declare(
+        n_factors=Int(default=64, low=1, doc="latent dimensions", tune=Range(16, 256, log=True)),
+        epochs=Int(default=200, low=0, doc="passes over the interactions", tune=Range(20, 400)),
+        learning_rate=Float(
+            default=0.02, low=0.0, doc="SGD step size", tune=Range(0.002, 0.1, log=True)
+        ),
+        regularization=Float(
+            default=0.02,
+            low=0.0,
+            doc="L2 regularisation of the factors (and biases)",
+            tune=Range(1e-4, 0.1, log=True),
+            formerly=("reg",),
+        ),
+        item_bias=Bool(default=True, doc="learn a popularity offset per item"),
+        random_state=Seed(),
+        n_threads=Threads(
+            default=1, doc="threads: 1 is reproducible; more (0: all cores) run Hogwild SGD"
+        ),
+    )
 
     item_biases_: np.ndarray | None
 
@@ -69,7 +77,7 @@ class BPR(MatrixFactorization):
         n_factors: int = 64,
         epochs: int = 200,
         learning_rate: float = 0.02,
-        reg: float = 0.02,
+        regularization: float = 0.02,
         item_bias: bool = True,
         random_state: int | np.random.Generator | None = None,
         n_threads: int = 1,
@@ -77,28 +85,26 @@ class BPR(MatrixFactorization):
         self.n_factors = n_factors
         self.epochs = epochs
         self.learning_rate = learning_rate
-        self.reg = reg
+        self.regularization = regularization
         self.item_bias = item_bias
         self.random_state = random_state
         self.n_threads = n_threads
 
-    def _item_bias(self) -> np.ndarray | None:
+    def _item_offsets(self) -> np.ndarray | None:
         return self.item_biases_
 
     def _fit(self, data: Interactions) -> None:
-        n_factors = check_positive_int(self.n_factors, "n_factors")
-        epochs = check_non_negative_int(self.epochs, "epochs")
-        learning_rate = check_non_negative_float(self.learning_rate, "learning_rate")
-        reg = check_non_negative_float(self.reg, "reg")
-        with_bias = check_bool(self.item_bias, "item_bias")
-        n_threads = check_non_negative_int(self.n_threads, "n_threads")
+        n_factors = int(self.n_factors)
+        learning_rate = float(self.learning_rate)
+        reg = float(self.regularization)
+        n_threads = int(self.n_threads)
         rng = check_random_state(self.random_state)
 
         scale = 1.0 / math.sqrt(n_factors)
         users = initial_factors(rng, data.n_users, n_factors, 0.1 * scale)
         items = initial_factors(rng, data.n_items, n_factors, 0.1 * scale)
-        bias = np.zeros(data.n_items, dtype=np.float32) if with_bias else None
-        for epoch in self._epochs(epochs, "BPR"):
+        bias = np.zeros(data.n_items, dtype=np.float32) if self.item_bias else None
+        for epoch in self._epochs(int(self.epochs), "BPR"):
             seed = int(rng.integers(0, 2**63 - 1))
             loss, updates, _ = bpr_epoch(
                 data.matrix, users, items, bias, learning_rate, reg, seed=seed, n_threads=n_threads

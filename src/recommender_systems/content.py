@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recommender_systems import query
 from recommender_systems._validation import (
     check_bool,
     check_choice,
@@ -39,6 +40,7 @@ from recommender_systems._validation import (
 )
 from recommender_systems.base import Recommender
 from recommender_systems.errors import DataError
+from recommender_systems.hyperparameters import Custom, declare
 from recommender_systems.idmap import normalize_ids
 from recommender_systems.interactions import ITEM_COL, Interactions
 from recommender_systems.registry import register
@@ -48,6 +50,16 @@ FeatureKind = Literal["tfidf", "count", "binary"]
 
 #: Words, keeping inner hyphens and apostrophes: "sci-fi", "to-read", "don't".
 DEFAULT_TOKEN_PATTERN = r"(?u)\w+(?:[-']\w+)*"
+
+
+def _check_features(value: Any, name: str) -> Any:
+    # The content is checked when fit parses it (parse_item_features).
+    if value is not None and not isinstance(value, pd.DataFrame):
+        raise DataError(
+            f"{name}: expected a pandas DataFrame indexed by item id (or None), received "
+            f"{type(value).__name__}"
+        )
+    return value
 
 
 @register("content", family="content", summary="Cosine between item features and user profiles")
@@ -76,6 +88,15 @@ class ContentBased(Recommender):
       :class:`~recommender_systems.errors.DataError`.
     - Item ids in ``item_features`` must be of the data's kind (int or str).
     """
+
+    hyperparameters = declare(
+        item_features=Custom(
+            default=None,
+            checker=_check_features,
+            accepts="None or a DataFrame of numeric item features",
+            doc="one row of features per item (None: items described by their users)",
+        ),
+    )
 
     def __init__(self, item_features: pd.DataFrame | None = None) -> None:
         self.item_features = item_features
@@ -164,7 +185,9 @@ class ContentBased(Recommender):
         if not recommended:
             return []
         profile = self._profiles(self.user_items_[[self.user_ids_.index_of(user)]])
-        reasons = self._reasons(profile, self._item_codes(recommended), top_features)
+        reasons = self._reasons(
+            profile, query.item_indices(self.item_ids_, recommended), top_features
+        )
         return list(zip(recommended, reasons, strict=True))
 
     def _reasons(self, profile: sp.csr_matrix, items: np.ndarray, top: int) -> list[str]:

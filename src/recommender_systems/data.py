@@ -29,7 +29,7 @@ def split_ratings(
         >>> len(train), len(test)
         (4, 1)
     """
-    return _split.random_split(df, test_size, seed=random_state)
+    return _split.random_split(df, test_size, random_state=random_state)
 
 
 def holdout_per_user(
@@ -39,7 +39,7 @@ def holdout_per_user(
     min_train: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """For each user, a share (float) or count (int) of their ratings goes to test."""
-    return _split.holdout_per_user(df, test_size, seed=random_state, min_train=min_train)
+    return _split.holdout_per_user(df, test_size, random_state=random_state, min_train=min_train)
 
 
 def build_user_item_matrix(

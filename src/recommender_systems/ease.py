@@ -1,14 +1,14 @@
 """EASE: the closed-form linear item-item model of Steck (2019).
 
-``B = argmin ||X - X B||^2 + l2 ||B||^2`` subject to ``diag(B) = 0`` has the
-closed form ``P = (X^T X + l2 I)^-1``, ``B_ij = -P_ij / P_jj``. The Gram matrix
+``B = argmin ||X - X B||^2 + λ ||B||^2`` subject to ``diag(B) = 0`` has the
+closed form ``P = (X^T X + λ I)^-1``, ``B_ij = -P_ij / P_jj``. The Gram matrix
 is dense (items x items), so memory grows with the square of the catalogue: the
 model checks up front that it fits, and says how much it needs when it does not.
 
 Example:
     >>> import pandas as pd
     >>> df = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [7, 8, 7, 8, 7]})
-    >>> EASE(l2=1.0).fit(df).recommend(3)
+    >>> EASE(regularization=1.0).fit(df).recommend(3)
     [8]
 """
 
@@ -21,8 +21,8 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from recommender_systems import _memory
-from recommender_systems._validation import check_choice, check_float
 from recommender_systems.errors import ParameterError
+from recommender_systems.hyperparameters import Choice, Float, Range, declare
 from recommender_systems.interactions import Interactions
 from recommender_systems.neighborhood import ItemItemModel
 from recommender_systems.registry import register
@@ -40,11 +40,10 @@ class EASE(ItemItemModel):
     """Embarrassingly Shallow Autoencoder: a dense item-item weight matrix in closed
     form. Interactions count as 1 (implicit feedback).
 
-    Args:
-        l2: L2 regularisation (``> 0``); 500 is Steck's value for MovieLens 20M and
-            also the best on validation splits of MovieLens 100k.
-        dtype: ``"float64"`` (default) or ``"float32"``, which halves the memory
-            (``n_items**2 * 4`` bytes) and the time at a small cost in precision.
+    The default ``regularization`` (λ = 500) is Steck's value for MovieLens 20M and
+    also the best on validation splits of MovieLens 100k. ``dtype="float32"``
+    halves the memory (``n_items**2 * 4`` bytes) and the time at a small cost in
+    precision.
 
     Fitting needs about ``n_items**2 * itemsize`` bytes (3.2 GB in float64 for
     20,000 items); when that exceeds the memory available it raises
@@ -53,14 +52,29 @@ class EASE(ItemItemModel):
     """
 
     binary = True
+    hyperparameters = declare(
+        regularization=Float(
+            default=500.0,
+            low=0.0,
+            low_open=True,
+            doc="L2 regularisation λ of the item-item weights",
+            tune=Range(1.0, 1e5, log=True),
+            formerly=("l2",),
+        ),
+        dtype=Choice(
+            default="float64",
+            options=("float32", "float64"),
+            doc="precision of the items x items matrix (float32 halves memory and time)",
+        ),
+    )
 
-    def __init__(self, l2: float = 500.0, dtype: Dtype = "float64") -> None:
-        self.l2 = l2
+    def __init__(self, regularization: float = 500.0, dtype: Dtype = "float64") -> None:
+        self.regularization = regularization
         self.dtype = dtype
 
     def _fit(self, data: Interactions) -> None:
-        l2 = check_float(self.l2, "l2", minimum=0.0, exclusive_minimum=True)
-        dtype = np.dtype(check_choice(self.dtype, "dtype", ("float32", "float64")))
+        l2 = float(self.regularization)
+        dtype = np.dtype(self.dtype)
         n = data.n_items
         _memory.require_memory(
             n * n * dtype.itemsize + _OVERHEAD_BYTES,
@@ -100,12 +114,13 @@ def _invert_spd(matrix: np.ndarray, l2: float) -> None:
     factor, info = potrf(matrix.T, lower=False, overwrite_a=True, clean=False)
     if info > 0:
         raise ParameterError(
-            f"l2: X^T X + {l2:g} I is not positive definite in {matrix.dtype} (LAPACK potrf "
-            f"failed at column {info}); expected a larger l2 or dtype='float64'"
+            f"regularization: X^T X + {l2:g} I is not positive definite in {matrix.dtype} "
+            f"(LAPACK potrf failed at column {info}); expected a larger regularization or "
+            "dtype='float64'"
         )
     inverse, info = potri(factor, lower=False, overwrite_c=True)
     if info != 0:
-        raise ParameterError(f"l2: the inversion failed (LAPACK potri info={info})")
+        raise ParameterError(f"regularization: the inversion failed (LAPACK potri info={info})")
     _symmetrize_from_upper(inverse)
     if not np.shares_memory(inverse, matrix):
         matrix[...] = inverse  # only when LAPACK had to copy

@@ -110,11 +110,11 @@ def evaluate(
     indices = recs.item_indices
 
     n_items = len(model.item_ids_)
-    item_codes = model.item_ids_.to_index(test_data.item_ids.ids, missing="ignore")
-    # Test items the model does not know get codes past its catalogue: still relevant.
-    item_codes = np.where(item_codes >= 0, item_codes, n_items + np.arange(item_codes.size))
+    item_index = model.item_ids_.to_index(test_data.item_ids.ids, missing="ignore")
+    # Test items the model does not know get indices past its catalogue: still relevant.
+    item_index = np.where(item_index >= 0, item_index, n_items + np.arange(item_index.size))
     sub = relevant[evaluated].tocoo()
-    hits = m.hit_matrix(indices, sub.row, item_codes[sub.col])
+    hits = m.hit_matrix(indices, sub.row, item_index[sub.col])
     n_relevant = n_relevant_all[evaluated]
 
     per_user_values: dict[str, np.ndarray] = {}

@@ -16,42 +16,58 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender_systems._validation import (
-    check_float,
-    check_non_negative_float,
-    check_non_negative_int,
-    check_positive_int,
-)
+from recommender_systems._validation import check_non_negative_float
 from recommender_systems.base import Recommender
-from recommender_systems.content import ContentBased, text_features
-from recommender_systems.datasets import load_goodbooks_tag_text
-from recommender_systems.datasets._paths import PathLike
+from recommender_systems.content import ContentBased
 from recommender_systems.errors import ParameterError
+from recommender_systems.hyperparameters import Custom, Float, Int, Range, Threads, declare
 from recommender_systems.interactions import Interactions
 from recommender_systems.kernels import topk
 from recommender_systems.neighborhood import ItemKNN, RP3beta
 from recommender_systems.registry import register
 
 
+def _check_recommenders(value: Any, name: str) -> Any:
+    if value is not None and (
+        isinstance(value, str | bytes | Recommender)
+        or not isinstance(value, Sequence)
+        or not value
+        or not all(isinstance(m, Recommender) for m in value)
+    ):
+        raise ParameterError(
+            f"{name}: expected a non-empty list of recommenders, received {value!r}"
+        )
+    return value
+
+
+def _check_weights(value: Any, name: str) -> Any:
+    if value is None:
+        return value
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
+        raise ParameterError(f"{name}: expected a list of numbers, received {value!r}")
+    weights = [check_non_negative_float(w, name) for w in value]
+    if weights and sum(weights) == 0:
+        raise ParameterError(f"{name}: expected at least one weight > 0, received all 0")
+    return value
+
+
 @register("hybrid", family="hybrid", summary="Weighted reciprocal-rank fusion of recommenders")
 class HybridRecommender(Recommender):
     """Fuses the rankings of several recommenders (see the module docs).
 
-    Args:
-        models: the member recommenders (unfitted; ``fit`` trains copies of them).
-            Default: ``[ItemKNN(), RP3beta()]``.
-        weights: one non-negative weight per member (default: equal).
-        rank_constant: ``c`` in ``weight / (c + rank)``; larger values flatten the
-            advantage of the very top ranks (60 is the usual RRF constant).
-        pool: how many of each member's best items take part.
-        n_threads: threads for the members' top-k selection (0: all cores).
+    ``recommenders`` are the members (unfitted; ``fit`` trains copies of them;
+    default ``[ItemKNN(), RP3beta()]``), with one non-negative weight each
+    (default: equal). ``rank_constant`` is ``c`` in ``weight / (c + rank)``: larger
+    values flatten the advantage of the very top ranks (60 is the usual RRF
+    constant); ``pool`` is how many of each member's best items take part.
 
     Candidates are drawn from the items the user has not seen, so
     ``exclude_seen=False`` does not bring seen items back. Fold-in and
@@ -60,50 +76,57 @@ class HybridRecommender(Recommender):
     see the wider catalogue.
     """
 
+    hyperparameters = declare(
+        recommenders=Custom(
+            default=None,
+            checker=_check_recommenders,
+            accepts="None or a non-empty list of recommenders",
+            doc="the members (default: ItemKNN and RP3beta)",
+            formerly=("models",),
+        ),
+        weights=Custom(
+            default=None,
+            checker=_check_weights,
+            accepts="None or a list of numbers >= 0, not all 0",
+            doc="one weight per member (default: equal)",
+        ),
+        rank_constant=Float(
+            default=60, low=0.0, doc="c in weight / (c + rank)", tune=Range(1.0, 200.0, log=True)
+        ),
+        pool=Int(default=100, low=1, doc="how many of each member's best items take part"),
+        n_threads=Threads(doc="threads for the members' top-k selection (0: all cores)"),
+    )
+    renamed_state: ClassVar[Mapping[str, str]] = {"models_": "recommenders_"}
+
     def __init__(
         self,
-        models: Sequence[Recommender] | None = None,
+        recommenders: Sequence[Recommender] | None = None,
         weights: Sequence[float] | np.ndarray | None = None,
         rank_constant: float = 60,
         pool: int = 100,
         n_threads: int = 0,
     ) -> None:
-        self.models = models
+        self.recommenders = recommenders
         self.weights = weights
         self.rank_constant = rank_constant
         self.pool = pool
         self.n_threads = n_threads
 
-    models_: list[Recommender]
+    recommenders_: list[Recommender]
     weights_: np.ndarray
 
+    def _check_params(self) -> None:
+        if self.weights is not None and len(self.weights) != len(self._members()[0]):
+            raise ParameterError(
+                f"weights: expected one weight per recommender ({len(self._members()[0])}), "
+                f"received {len(self.weights)}"
+            )
+
     def _members(self) -> tuple[list[Recommender], list[float]]:
-        """The (unfitted) members and their weights, validated."""
-        models = [ItemKNN(), RP3beta()] if self.models is None else self.models
-        if (
-            isinstance(models, str | bytes | Recommender)
-            or not isinstance(models, Sequence)
-            or not models
-            or not all(isinstance(m, Recommender) for m in models)
-        ):
-            raise ParameterError(
-                f"models: expected a non-empty list of recommenders, received {models!r}"
-            )
-        if self.weights is None:
-            return list(models), [1.0] * len(models)
-        if isinstance(self.weights, str | bytes) or not isinstance(
-            self.weights, Sequence | np.ndarray
-        ):
-            raise ParameterError(f"weights: expected a list of numbers, received {self.weights!r}")
-        values = list(self.weights)
-        if len(values) != len(models):
-            raise ParameterError(
-                f"weights: expected one weight per model ({len(models)}), received {len(values)}"
-            )
-        weights = [check_non_negative_float(w, "weights") for w in values]
-        if sum(weights) == 0:
-            raise ParameterError("weights: expected at least one weight > 0, received all 0")
-        return list(models), weights
+        """The (unfitted) members and their weights."""
+        members = [ItemKNN(), RP3beta()] if self.recommenders is None else self.recommenders
+        weights = [1.0] * len(members) if self.weights is None else self.weights
+        return list(members), [float(w) for w in weights]
 
     def _catalogue(self, data: Interactions) -> Interactions:
         for model in self._members()[0]:
@@ -112,12 +135,8 @@ class HybridRecommender(Recommender):
 
     def _fit(self, data: Interactions) -> None:
         models, weights = self._members()
-        check_float(self.rank_constant, "rank_constant", minimum=0.0)
-        check_positive_int(self.pool, "pool")
-        check_non_negative_int(self.n_threads, "n_threads")
-        training = getattr(self, "_training", None)
-        progress = None if training is None else training.progress
-        self.models_ = [model.clone().fit(data, progress=progress) for model in models]
+        progress = None if self._training is None else self._training.progress
+        self.recommenders_ = [model.clone().fit(data, progress=progress) for model in models]
         self.weights_ = np.asarray(weights, dtype=np.float64)
 
     @property
@@ -129,18 +148,18 @@ class HybridRecommender(Recommender):
         return all(m.supports_similar_items for m in self._fitted_or_declared())
 
     def _fitted_or_declared(self) -> list[Recommender]:
-        return self.models_ if self.is_fitted else self._members()[0]
+        return self.recommenders_ if self.is_fitted else self._members()[0]
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
-        blocks = [model._score_block(users) for model in self.models_]
+        blocks = [model._score_block(users) for model in self.recommenders_]
         return self._fuse(blocks, self.user_items_[users])
 
     def _scores_for_history(self, history: sp.csr_matrix) -> np.ndarray:
-        blocks = [model._scores_for_history(history) for model in self.models_]
+        blocks = [model._scores_for_history(history) for model in self.recommenders_]
         return self._fuse(blocks, history)
 
     def _item_similarity(self, items: np.ndarray) -> np.ndarray:
-        blocks = [model._item_similarity(items) for model in self.models_]
+        blocks = [model._item_similarity(items) for model in self.recommenders_]
         itself = sp.csr_matrix(
             (np.ones(items.size, dtype=np.float32), (np.arange(items.size), items)),
             shape=(items.size, len(self.item_ids_)),
@@ -156,7 +175,7 @@ class HybridRecommender(Recommender):
             if weight == 0:
                 continue
             scores = np.ascontiguousarray(scores, dtype=np.float32).reshape(n_rows, n_items)
-            indices, _ = topk(scores, int(self.pool), exclude, n_threads=self._n_threads())
+            indices, _ = topk(scores, int(self.pool), exclude, n_threads=self._threads())
             ranks = np.broadcast_to(np.arange(1, indices.shape[1] + 1), indices.shape)
             rows = np.broadcast_to(np.arange(n_rows)[:, None], indices.shape)
             kept = indices >= 0
@@ -173,15 +192,25 @@ class HybridBook(HybridRecommender):
     """The original book pipeline: :class:`ItemKNN` on the ratings plus
     :class:`ContentBased` on tag TF-IDF features, fused 3:1 by reciprocal rank.
 
-    Build it for goodbooks-10k with :meth:`from_goodbooks`, which loads each book's
-    tags (:func:`~recommender_systems.datasets.load_goodbooks_tag_text`); books with
-    tags but no ratings can then be recommended too.
+    Build it for goodbooks-10k with
+    :func:`recommender_systems.books.hybrid_book_from_goodbooks`, which loads each
+    book's tags; books with tags but no ratings can then be recommended too.
 
     Example:
+        >>> from recommender_systems.books import hybrid_book_from_goodbooks
         >>> from recommender_systems.datasets import load_goodbooks_10k
-        >>> model = HybridBook.from_goodbooks().fit(load_goodbooks_10k())  # doctest: +SKIP
+        >>> model = hybrid_book_from_goodbooks().fit(load_goodbooks_10k())  # doctest: +SKIP
         >>> model.recommend(1, n=3)  # doctest: +SKIP
     """
+
+    hyperparameters = declare(
+        item_features=ContentBased.hyperparameters["item_features"],
+        knn_weight=Float(default=3.0, low=0.0, doc="weight of the ItemKNN ranking"),
+        content_weight=Float(default=1.0, low=0.0, doc="weight of the content ranking"),
+        rank_constant=HybridRecommender.hyperparameters["rank_constant"],
+        pool=HybridRecommender.hyperparameters["pool"],
+        n_threads=HybridRecommender.hyperparameters["n_threads"],
+    )
 
     def __init__(
         self,
@@ -199,35 +228,29 @@ class HybridBook(HybridRecommender):
         self.pool = pool
         self.n_threads = n_threads
 
+    def _check_params(self) -> None:
+        if self.knn_weight == 0 and self.content_weight == 0:
+            raise ParameterError(
+                "knn_weight, content_weight: expected at least one > 0, received both 0"
+            )
+
     def _members(self) -> tuple[list[Recommender], list[float]]:
         models: list[Recommender] = [
             ItemKNN(n_threads=self.n_threads),
             ContentBased(item_features=self.item_features),
         ]
-        weights = [
-            check_non_negative_float(self.knn_weight, "knn_weight"),
-            check_non_negative_float(self.content_weight, "content_weight"),
-        ]
-        if sum(weights) == 0:
-            raise ParameterError(
-                "knn_weight, content_weight: expected at least one > 0, received both 0"
-            )
-        return models, weights
+        return models, [float(self.knn_weight), float(self.content_weight)]
 
     @classmethod
-    def from_goodbooks(
-        cls,
-        data_home: PathLike | None = None,
-        *,
-        top_tags: int | None = 20,
-        download: bool = True,
-        verify: bool = True,
-        **params: Any,
-    ) -> HybridBook:
-        """A HybridBook whose content features are the TF-IDF of each goodbooks-10k
-        book's ``top_tags`` most used tags; ``download`` and ``verify`` are as for the
-        loaders, ``params`` go to the constructor."""
-        tags = load_goodbooks_tag_text(
-            data_home, top_k=top_tags, download=download, verify=verify, progress=False
+    def from_goodbooks(cls, *args: Any, **kwargs: Any) -> HybridBook:
+        """Deprecated: use :func:`recommender_systems.books.hybrid_book_from_goodbooks`
+        (models do no dataset I/O)."""
+        warnings.warn(
+            "HybridBook.from_goodbooks is deprecated, use "
+            "recommender_systems.books.hybrid_book_from_goodbooks (same arguments)",
+            DeprecationWarning,
+            stacklevel=2,
         )
-        return cls(item_features=text_features(tags), **params)
+        from recommender_systems.books import hybrid_book_from_goodbooks
+
+        return hybrid_book_from_goodbooks(*args, book_class=cls, **kwargs)

@@ -127,16 +127,16 @@ class IdMap:
 
     @classmethod
     def encode(cls, values: npt.ArrayLike, *, name: str = "ids") -> tuple[IdMap, np.ndarray]:
-        """Builds a map over the distinct ``values`` (sorted) and returns their codes.
+        """Builds a map over the distinct ``values`` (sorted) and returns their indices.
 
         Example:
-            >>> m, codes = IdMap.encode([30, 10, 30])
-            >>> m.ids.tolist(), codes.tolist()
+            >>> m, indices = IdMap.encode([30, 10, 30])
+            >>> m.ids.tolist(), indices.tolist()
             ([10, 30], [1, 0, 1])
         """
         arr = normalize_ids(values, name)
-        codes, uniques = pd.factorize(arr, sort=True)
-        return cls(np.asarray(uniques), name=name), codes.astype(np.int64, copy=False)
+        indices, uniques = pd.factorize(arr, sort=True)
+        return cls(np.asarray(uniques), name=name), indices.astype(np.int64, copy=False)
 
     @property
     def ids(self) -> np.ndarray:
@@ -185,24 +185,23 @@ class IdMap:
         if values.size == 0:
             return np.empty(0, dtype=np.int64)
         if values.size == 1:  # one user per request (serving): a hash lookup, not an indexer
-            codes = np.array([self.index_of(values[0], missing="ignore")], dtype=np.int64)
+            indices = np.array([self.index_of(values[0], missing="ignore")], dtype=np.int64)
         else:
-            codes = self._codes(values)
-        if missing == "raise" and (codes < 0).any():
-            unknown = values[codes < 0]
+            indices = self._lookup(values)
+        if missing == "raise" and (indices < 0).any():
+            unknown = values[indices < 0]
             shown = ", ".join(repr(v) for v in unknown[:5].tolist())
             raise KeyError(f"{unknown.size} unknown id(s): {shown}")
-        return codes
+        return indices
 
-    def _codes(self, values: np.ndarray) -> np.ndarray:
+    def _lookup(self, values: np.ndarray) -> np.ndarray:
         try:
-            codes = self._index.get_indexer(values).astype(np.int64, copy=False)
+            return self._index.get_indexer(values).astype(np.int64, copy=False)
         except TypeError:
             # Ids of a type the index cannot even compare with are simply unknown.
-            codes = np.fromiter(
+            return np.fromiter(
                 (self.index_of(v, missing="ignore") for v in values), np.int64, values.size
             )
-        return codes
 
     def index_of(
         self, external_id: object, *, missing: Literal["raise", "ignore"] = "raise"
@@ -213,10 +212,10 @@ class IdMap:
         except (KeyError, TypeError, pd.errors.InvalidIndexError):
             found = -1
         # Ids are unique, so a hit is one position; bools are never ids.
-        code = found if isinstance(found, int) and not isinstance(external_id, bool) else -1
-        if code < 0 and missing == "raise":
+        position = found if isinstance(found, int) and not isinstance(external_id, bool) else -1
+        if position < 0 and missing == "raise":
             raise KeyError(f"unknown id {external_id!r}")
-        return code
+        return position
 
     def to_ids(self, indices: npt.ArrayLike) -> np.ndarray:
         """External ids at ``indices`` (which must be in ``[0, len)``)."""

@@ -28,6 +28,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from recommender_systems._deprecation import warn_renamed
 from recommender_systems._validation import check_choice
 from recommender_systems.errors import DataError
 from recommender_systems.idmap import IdMap, normalize_ids
@@ -141,16 +142,21 @@ class Interactions:
             f"{self.nnz} interactions, {self._feedback}{ts})"
         )
 
-    def user_codes(self) -> np.ndarray:
+    def user_indices(self) -> np.ndarray:
         """The internal user index of every stored value, in CSR order."""
         return np.repeat(np.arange(self.n_users, dtype=np.int64), np.diff(self._matrix.indptr))
+
+    def user_codes(self) -> np.ndarray:
+        """Deprecated: the former name of :meth:`user_indices`."""
+        warn_renamed("Interactions", "user_codes", "user_indices", stacklevel=2)
+        return self.user_indices()
 
     def to_frame(self) -> pd.DataFrame:
         """The long form: ``user_id``, ``item_id``, ``rating`` (or ``value``), ``timestamp``."""
         value_col = RATING_COL if self._feedback == "explicit" else "value"
         frame = pd.DataFrame(
             {
-                USER_COL: self._users.ids[self.user_codes()],
+                USER_COL: self._users.ids[self.user_indices()],
                 ITEM_COL: self._items.ids[self._matrix.indices],
                 value_col: self._matrix.data,
             }
@@ -168,14 +174,14 @@ class Interactions:
         keep = np.asarray(mask, dtype=bool)
         if keep.shape != (self.nnz,):
             raise DataError(f"mask: expected {self.nnz} booleans, received shape {keep.shape}")
-        users = self.user_codes()[keep]
+        users = self.user_indices()[keep]
         items = self._matrix.indices[keep].astype(np.int64)
         ts = None if self._timestamps is None else self._timestamps[keep]
-        user_map, user_codes = IdMap.encode(self._users.ids[users], name=USER_COL)
-        item_map, item_codes = IdMap.encode(self._items.ids[items], name=ITEM_COL)
+        user_map, user_index = IdMap.encode(self._users.ids[users], name=USER_COL)
+        item_map, item_index = IdMap.encode(self._items.ids[items], name=ITEM_COL)
         return _build(
-            user_codes,
-            item_codes,
+            user_index,
+            item_index,
             self._matrix.data[keep],
             ts,
             user_map,
@@ -259,11 +265,11 @@ class Interactions:
         ts = None if timestamp_col is None else _timestamps(columns[timestamp_col], timestamp_col)
         if feedback is None:
             feedback = "explicit" if rating_col is not None else "implicit"
-        user_map, user_codes = IdMap.encode(users, name=user_col)
-        item_map, item_codes = IdMap.encode(items, name=item_col)
+        user_map, user_index = IdMap.encode(users, name=user_col)
+        item_map, item_index = IdMap.encode(items, name=item_col)
         return _build(
-            user_codes,
-            item_codes,
+            user_index,
+            item_index,
             values,
             ts,
             user_map,
@@ -423,8 +429,8 @@ def _timestamps(values: Any, name: str) -> np.ndarray:
 
 
 def _build(
-    user_codes: np.ndarray,
-    item_codes: np.ndarray,
+    user_index: np.ndarray,
+    item_index: np.ndarray,
     values: np.ndarray,
     timestamps: np.ndarray | None,
     user_map: IdMap,
@@ -434,7 +440,7 @@ def _build(
     duplicates: DuplicatePolicy,
 ) -> Interactions:
     n_users, n_items = len(user_map), len(item_map)
-    key = user_codes * np.int64(n_items) + item_codes
+    key = user_index * np.int64(n_items) + item_index
     order = np.argsort(key, kind="stable")
     key = key[order]
     values = values[order]

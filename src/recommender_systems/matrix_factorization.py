@@ -27,14 +27,14 @@ class MatrixFactorization(Recommender):
     """Base of models that score by an inner product of user and item factors.
 
     Subclasses set ``user_factors_`` and ``item_factors_`` (float32, C-contiguous)
-    in ``_fit``; models with item biases override :meth:`_item_bias`.
+    in ``_fit``; models with item biases override :meth:`_item_offsets`.
     """
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
 
-    def _item_bias(self) -> np.ndarray | None:
-        """Per-item score offsets, or ``None``."""
+    def _item_offsets(self) -> np.ndarray | None:
+        """Per-item score offsets (item biases), or ``None``."""
         return None
 
     def _block_rows(self) -> int:
@@ -46,7 +46,7 @@ class MatrixFactorization(Recommender):
     def _scores_for_vectors(self, vectors: np.ndarray) -> np.ndarray:
         """Scores of every item for users given by their factor vectors (rows)."""
         scores = vectors @ self.item_factors_.T
-        bias = self._item_bias()
+        bias = self._item_offsets()
         if bias is not None:
             scores += bias
         return scores

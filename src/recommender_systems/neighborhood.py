@@ -1,6 +1,6 @@
 """Neighbourhood models: ItemKNN, UserKNN and RP3beta.
 
-Each keeps, for every item (or user), its ``k`` nearest neighbours, found by the
+Each keeps, for every item (or user), its ``n_neighbors`` nearest neighbours, found by the
 sparse top-k product kernel (:func:`~recommender_systems.kernels.sparse_topk_product`):
 the items x items (users x users) similarity is never materialised, so memory is
 ``O(n x k)``. Scores sum the similarities of a candidate to the items the user
@@ -9,27 +9,30 @@ has, weighted by the interaction values.
 Example:
     >>> import pandas as pd
     >>> df = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [10, 20, 10, 20, 10]})
-    >>> ItemKNN(k=5).fit(df).recommend(3)
+    >>> ItemKNN(n_neighbors=5).fit(df).recommend(3)
     [20]
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
-from recommender_systems._validation import (
-    check_bool,
-    check_choice,
-    check_float,
-    check_non_negative_float,
-    check_non_negative_int,
-    check_positive_int,
-)
 from recommender_systems.base import Recommender
 from recommender_systems.errors import ParameterError
+from recommender_systems.hyperparameters import (
+    Bool,
+    Choice,
+    Float,
+    Int,
+    OneOf,
+    Range,
+    Threads,
+    declare,
+)
 from recommender_systems.interactions import Interactions
 from recommender_systems.kernels import sparse_topk_product
 from recommender_systems.registry import register
@@ -87,7 +90,7 @@ def stored_or_never(matrix: Any) -> np.ndarray:
 
 def neighbours(
     rows: sp.csr_matrix,
-    k: int,
+    n_neighbors: int,
     similarity: Similarity,
     *,
     shrink: float = 0.0,
@@ -95,7 +98,7 @@ def neighbours(
     bm25_b: float = BM25_B,
     n_threads: int = 0,
 ) -> sp.csr_matrix:
-    """The ``k`` most similar other rows of each row of ``rows`` (a CSR whose rows are
+    """The ``n_neighbors`` most similar other rows of each row of ``rows`` (a CSR whose rows are
     the entities compared, whose columns are what they are described by).
 
     - ``"cosine"``: ``x . y / (|x| |y| + shrink)`` on the raw values;
@@ -103,13 +106,13 @@ def neighbours(
     - ``"bm25"``: ``x . y`` on BM25 weighted values (not normalised; no shrink);
     - ``"jaccard"``: ``|x & y| / (|x | y| + shrink)`` on the sets of non-zeros.
 
-    Returns an ``n x n`` float32 CSR with at most ``k`` entries per row, never the
+    Returns an ``n x n`` float32 CSR with at most ``n_neighbors`` entries per row, never the
     row itself, never an exact zero.
     """
     if similarity == "bm25":
         weighted = bm25_weight(rows, bm25_k1, bm25_b)
         return sparse_topk_product(
-            weighted, weighted.T.tocsr(), k, exclude_diagonal=True, n_threads=n_threads
+            weighted, weighted.T.tocsr(), n_neighbors, exclude_diagonal=True, n_threads=n_threads
         )
     if similarity == "jaccard":
         weighted = binarize(rows)
@@ -120,7 +123,7 @@ def neighbours(
     return sparse_topk_product(
         weighted,
         weighted.T.tocsr(),
-        k,
+        n_neighbors,
         measure="jaccard" if similarity == "jaccard" else "cosine",
         row_norms=norms,
         col_norms=norms,
@@ -130,35 +133,75 @@ def neighbours(
     )
 
 
-class KNNModel(Recommender):
-    """What ItemKNN and UserKNN share: the hyperparameters ``k``, ``similarity``,
-    ``shrink``, ``bm25_k1``, ``bm25_b``, ``n_threads``, and the neighbour search."""
+def _neighbour_count(default: int) -> Int:
+    return Int(
+        default=default,
+        low=1,
+        doc="neighbours kept per item (or user)",
+        tune=Range(10, 1000, log=True),
+        formerly=("k",),
+    )
 
-    k: int
+
+class KNNModel(Recommender):
+    """What ItemKNN and UserKNN share: the hyperparameters ``n_neighbors``,
+    ``similarity``, ``shrink``, ``bm25_k1``, ``bm25_b``, ``n_threads``, and the
+    neighbour search."""
+
+    hyperparameters = declare(
+        n_neighbors=_neighbour_count(200),
+        similarity=Choice(
+            default="bm25",
+            options=SIMILARITIES,
+            doc="how rows are compared (see neighbours())",
+            tune=OneOf(*SIMILARITIES),
+        ),
+        shrink=Float(
+            default=0.0,
+            low=0.0,
+            doc="added to the denominator of normalised similarities (not with bm25)",
+            tune=Range(0.0, 100.0, when={"similarity": ("cosine", "tfidf", "jaccard")}),
+        ),
+        bm25_k1=Float(
+            default=BM25_K1,
+            low=0.0,
+            doc="BM25 term-frequency saturation",
+            tune=Range(0.2, 3.0, when={"similarity": ("bm25",)}),
+        ),
+        bm25_b=Float(
+            default=BM25_B,
+            low=0.0,
+            high=1.0,
+            doc="BM25 length normalisation",
+            tune=Range(0.0, 1.0, when={"similarity": ("bm25",)}),
+        ),
+        n_threads=Threads(),
+    )
+
+    n_neighbors: int
     similarity: Similarity
     shrink: float
     bm25_k1: float
     bm25_b: float
     n_threads: int
 
-    def _neighbours(self, rows: sp.csr_matrix) -> sp.csr_matrix:
-        """:func:`neighbours` of ``rows`` with the validated hyperparameters."""
-        k = check_positive_int(self.k, "k")
-        kind = check_choice(self.similarity, "similarity", SIMILARITIES)
-        shrink = check_non_negative_float(self.shrink, "shrink")
-        if kind == "bm25" and shrink != 0:
+    def _check_params(self) -> None:
+        if self.similarity == "bm25" and self.shrink != 0:
             raise ParameterError(
                 "shrink: applies to the normalised similarities (cosine, tfidf, jaccard); "
                 f"with similarity='bm25' expected 0, received {self.shrink!r}"
             )
+
+    def _neighbours(self, rows: sp.csr_matrix) -> sp.csr_matrix:
+        """:func:`neighbours` of ``rows`` with the model's hyperparameters."""
         return neighbours(
             rows,
-            k,
-            kind,
-            shrink=shrink,
-            bm25_k1=check_non_negative_float(self.bm25_k1, "bm25_k1"),
-            bm25_b=check_float(self.bm25_b, "bm25_b", minimum=0.0, maximum=1.0),
-            n_threads=check_non_negative_int(self.n_threads, "n_threads"),
+            int(self.n_neighbors),
+            self.similarity,
+            shrink=float(self.shrink),
+            bm25_k1=float(self.bm25_k1),
+            bm25_b=float(self.bm25_b),
+            n_threads=int(self.n_threads),
         )
 
 
@@ -167,16 +210,11 @@ class ItemKNN(ItemItemModel, KNNModel):
     """Item-based k-nearest neighbours: an item scores the sum of its similarities
     to the items the user has, weighted by the user's values (ratings, counts).
 
-    Args:
-        k: neighbours kept per item (``>= 1``).
-        similarity: ``"bm25"`` (default), ``"cosine"``, ``"tfidf"`` or ``"jaccard"``;
-            see :func:`neighbours`. Items are compared by the users who have them.
-        shrink: added to the denominator of the normalised similarities, so that
-            pairs with little support count less (not used by ``"bm25"``).
-        normalize: scale each item's neighbour similarities to sum to 1, so that
-            every item a user has casts one vote (better rankings on MovieLens).
-        bm25_k1, bm25_b: the BM25 parameters (the usual 1.2 and 0.75).
-        n_threads: threads for the neighbour search (0: all cores).
+    Items are compared by the users who have them (see :func:`neighbours` for the
+    similarities); ``shrink`` makes pairs with little support count less. With
+    ``normalize``, each item's neighbour similarities sum to 1, so that every item
+    a user has casts one vote (better rankings on MovieLens). The hyperparameters
+    are listed in :attr:`hyperparameters`.
 
     The defaults were chosen on validation splits carved out of MovieLens 100k's
     training data (see ``benchmarks/results/neighborhood-tuning.md``).
@@ -189,9 +227,18 @@ class ItemKNN(ItemItemModel, KNNModel):
         ([8], [7])
     """
 
+    hyperparameters = declare(
+        KNNModel.hyperparameters,
+        normalize=Bool(
+            default=True,
+            doc="scale each item's neighbour similarities to sum to 1",
+            tune=OneOf(True, False),
+        ),
+    )
+
     def __init__(
         self,
-        k: int = 200,
+        n_neighbors: int = 200,
         similarity: Similarity = "bm25",
         shrink: float = 0.0,
         normalize: bool = True,
@@ -199,7 +246,7 @@ class ItemKNN(ItemItemModel, KNNModel):
         bm25_b: float = BM25_B,
         n_threads: int = 0,
     ) -> None:
-        self.k = k
+        self.n_neighbors = n_neighbors
         self.similarity = similarity
         self.shrink = shrink
         self.normalize = normalize
@@ -208,37 +255,42 @@ class ItemKNN(ItemItemModel, KNNModel):
         self.n_threads = n_threads
 
     def _fit(self, data: Interactions) -> None:
-        normalize = check_bool(self.normalize, "normalize")
         sims = self._neighbours(data.matrix.T.tocsr())  # items described by their users
-        self.similarity_ = normalize_rows(sims, "l1") if normalize else sims
+        self.similarity_ = normalize_rows(sims, "l1") if self.normalize else sims
 
 
 @register("user-knn", family="neighborhood", summary="User-user k-nearest neighbours")
 class UserKNN(KNNModel):
     """User-based k-nearest neighbours: an item scores the similarity-weighted sum of
-    the values the user's ``k`` most similar users gave it.
+    the values the user's ``n_neighbors`` most similar users gave it.
 
     Neighbours are found row by row with the sparse top-k kernel, so the
-    users x users similarity is never materialised. Arguments as for
-    :class:`ItemKNN` (users are compared by their items).
+    users x users similarity is never materialised. Hyperparameters as for
+    :class:`ItemKNN` (users are compared by their items), without ``normalize``.
 
     Example:
         >>> import pandas as pd
         >>> df = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [7, 8, 7, 9, 7]})
-        >>> UserKNN(k=2).fit(df).recommend(1)
+        >>> UserKNN(n_neighbors=2).fit(df).recommend(1)
         [9]
     """
 
+    hyperparameters = declare(
+        KNNModel.hyperparameters,
+        n_neighbors=_neighbour_count(100),
+        similarity=replace(KNNModel.hyperparameters["similarity"], default="cosine"),
+    )
+
     def __init__(
         self,
-        k: int = 100,
+        n_neighbors: int = 100,
         similarity: Similarity = "cosine",
         shrink: float = 0.0,
         bm25_k1: float = BM25_K1,
         bm25_b: float = BM25_B,
         n_threads: int = 0,
     ) -> None:
-        self.k = k
+        self.n_neighbors = n_neighbors
         self.similarity = similarity
         self.shrink = shrink
         self.bm25_k1 = bm25_k1
@@ -260,10 +312,11 @@ class RP3beta(ItemItemModel):
     """RP3beta (Paudel et al. 2017; Christoffel et al. 2015): the probability of a
     three-step random walk item -> user -> item on the interaction graph, each
     transition probability raised to ``alpha``, divided by the target item's
-    popularity to the power ``beta``; the ``k`` best per item are kept.
+    popularity to the power ``beta``.
 
-    Interactions count as edges (every value is 1). With ``normalize``, each
-    item's neighbour weights sum to 1.
+    Interactions count as edges (every value is 1); the ``n_neighbors`` best
+    neighbours are kept per item. With ``normalize``, each item's neighbour
+    weights sum to 1.
 
     Example:
         >>> import pandas as pd
@@ -273,27 +326,40 @@ class RP3beta(ItemItemModel):
     """
 
     binary = True
+    hyperparameters = declare(
+        alpha=Float(
+            default=0.8,
+            low=0.0,
+            doc="exponent of each transition probability",
+            tune=Range(0.2, 1.5),
+        ),
+        beta=Float(
+            default=0.6,
+            low=0.0,
+            doc="popularity penalty: similarities are divided by popularity ** beta",
+            tune=Range(0.0, 1.0),
+        ),
+        n_neighbors=_neighbour_count(200),
+        normalize=Bool(default=True, doc="scale each item's neighbour weights to sum to 1"),
+        n_threads=Threads(),
+    )
 
     def __init__(
         self,
         alpha: float = 0.8,
         beta: float = 0.6,
-        k: int = 200,
+        n_neighbors: int = 200,
         normalize: bool = True,
         n_threads: int = 0,
     ) -> None:
         self.alpha = alpha
         self.beta = beta
-        self.k = k
+        self.n_neighbors = n_neighbors
         self.normalize = normalize
         self.n_threads = n_threads
 
     def _fit(self, data: Interactions) -> None:
-        alpha = check_non_negative_float(self.alpha, "alpha")
-        beta = check_non_negative_float(self.beta, "beta")
-        k = check_positive_int(self.k, "k")
-        normalize = check_bool(self.normalize, "normalize")
-        n_threads = check_non_negative_int(self.n_threads, "n_threads")
+        alpha, beta = float(self.alpha), float(self.beta)
         edges = self._history(data.matrix)
         user_to_item = normalize_rows(edges, "l1")
         item_to_user = normalize_rows(edges.T.tocsr(), "l1")
@@ -303,6 +369,10 @@ class RP3beta(ItemItemModel):
         penalty = sp.diags((popularity**-beta).astype(np.float32))
         walk = sp.csr_matrix(user_to_item @ penalty, dtype=np.float32)
         sims = sparse_topk_product(
-            item_to_user, walk, k, exclude_diagonal=True, n_threads=n_threads
+            item_to_user,
+            walk,
+            int(self.n_neighbors),
+            exclude_diagonal=True,
+            n_threads=int(self.n_threads),
         )
-        self.similarity_ = normalize_rows(sims, "l1") if normalize else sims
+        self.similarity_ = normalize_rows(sims, "l1") if self.normalize else sims

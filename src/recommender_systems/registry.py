@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from recommender_systems.base import Recommender
 from recommender_systems.errors import ParameterError
 
-R = TypeVar("R", bound=type[Recommender])
+if TYPE_CHECKING:  # models import this module to register themselves: no import back up
+    from recommender_systems.base import Recommender
+
+R = TypeVar("R", bound="type[Recommender]")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any, TypeVar, overload
 import numpy as np
 import pandas as pd
 
+from recommender_systems._deprecation import renamed_keywords
 from recommender_systems._validation import (
     check_fraction,
     check_non_negative_int,
@@ -44,13 +45,13 @@ def _n_rows(data: pd.DataFrame | Interactions) -> int:
     return data.nnz if isinstance(data, Interactions) else len(data)
 
 
-def _user_codes(data: pd.DataFrame | Interactions, user_col: str) -> np.ndarray:
+def _user_indices(data: pd.DataFrame | Interactions, user_col: str) -> np.ndarray:
     if isinstance(data, Interactions):
-        return data.user_codes()
+        return data.user_indices()
     if user_col not in data.columns:
         raise DataError(f"missing column {user_col!r}; received columns {list(data.columns)}")
-    codes, _ = pd.factorize(data[user_col])
-    return np.asarray(codes, dtype=np.int64)
+    indices, _ = pd.factorize(data[user_col])
+    return np.asarray(indices, dtype=np.int64)
 
 
 def _times(data: pd.DataFrame | Interactions, timestamp_col: str) -> np.ndarray:
@@ -105,14 +106,15 @@ def _rank_within_user(users: np.ndarray, primary: np.ndarray) -> tuple[np.ndarra
 
 
 # ------------------------------------------------------------------- splitters
+@renamed_keywords(seed="random_state")
 def random_split(
-    data: D, test_size: float = 0.2, *, seed: int | None = DEFAULT_SEED
+    data: D, test_size: float = 0.2, *, random_state: int | None = DEFAULT_SEED
 ) -> tuple[D, D]:
     """A random ``test_size`` share of the rows goes to test (the original protocol).
 
     Example:
         >>> df = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [1, 2, 1, 3, 2]})
-        >>> train, test = random_split(df, 0.4, seed=0)
+        >>> train, test = random_split(df, 0.4, random_state=0)
         >>> len(train), len(test)
         (3, 2)
     """
@@ -120,17 +122,18 @@ def random_split(
     test_size = check_fraction(test_size, "test_size")
     n = _n_rows(data)
     n_test = min(n - 1, max(1, math.ceil(test_size * n))) if n > 1 else 0
-    perm = check_random_state(seed, "seed").permutation(n)
+    perm = check_random_state(random_state).permutation(n)
     mask = np.zeros(n, dtype=bool)
     mask[perm[:n_test]] = True
     return _apply(data, mask)
 
 
+@renamed_keywords(seed="random_state")
 def holdout_per_user(
     data: D,
     test_size: float | int = 0.2,
     *,
-    seed: int | None = DEFAULT_SEED,
+    random_state: int | None = DEFAULT_SEED,
     min_train: int = 1,
     user_col: str = USER_COL,
 ) -> tuple[D, D]:
@@ -138,8 +141,8 @@ def holdout_per_user(
     int >= 1) of their rows goes to test, keeping at least ``min_train`` in train."""
     _check_data(data)
     min_train = check_non_negative_int(min_train, "min_train")
-    users = _user_codes(data, user_col)
-    rng = check_random_state(seed, "seed")
+    users = _user_indices(data, user_col)
+    rng = check_random_state(random_state)
     rank, counts = _rank_within_user(users, rng.random(users.size))
     if isinstance(test_size, float):
         wanted = np.round(check_fraction(test_size, "test_size") * counts).astype(np.int64)
@@ -162,7 +165,7 @@ def leave_last_out(
     _check_data(data)
     n = check_positive_int(n, "n")
     min_train = check_non_negative_int(min_train, "min_train")
-    users = _user_codes(data, user_col)
+    users = _user_indices(data, user_col)
     times = _times(data, timestamp_col)
     # Latest first: rank by descending time, then descending row position.
     position = np.arange(users.size, dtype=np.float64)
@@ -193,7 +196,10 @@ def temporal_split(
     return _apply(data, times >= cut)
 
 
-def kfold(data: D, n_splits: int = 5, *, seed: int | None = DEFAULT_SEED) -> Iterator[tuple[D, D]]:
+@renamed_keywords(seed="random_state")
+def kfold(
+    data: D, n_splits: int = 5, *, random_state: int | None = DEFAULT_SEED
+) -> Iterator[tuple[D, D]]:
     """``n_splits`` (train, test) pairs; each row is in exactly one test fold."""
     _check_data(data)
     n_splits = check_positive_int(n_splits, "n_splits")
@@ -202,7 +208,8 @@ def kfold(data: D, n_splits: int = 5, *, seed: int | None = DEFAULT_SEED) -> Ite
             f"n_splits: expected an integer in [2, {_n_rows(data)}], received {n_splits}"
         )
     fold = np.empty(_n_rows(data), dtype=np.int64)
-    fold[check_random_state(seed, "seed").permutation(fold.size)] = np.arange(fold.size) % n_splits
+    order = check_random_state(random_state).permutation(fold.size)
+    fold[order] = np.arange(fold.size) % n_splits
     for i in range(n_splits):
         yield _apply(data, fold == i)
 

@@ -6,11 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
-from recommender_systems._validation import (
-    check_non_negative_float,
-    check_positive_int,
-    check_random_state,
-)
+from recommender_systems._validation import check_random_state
+from recommender_systems.hyperparameters import Float, Int, Range, Seed, declare
 from recommender_systems.interactions import Interactions
 from recommender_systems.matrix_factorization import MatrixFactorization
 from recommender_systems.registry import register
@@ -32,23 +29,31 @@ class SVD(MatrixFactorization):
     ``scipy.sparse.linalg.svds``); nothing users x items is ever dense. A new
     user is folded in the same way, from their history row.
 
-    Args:
-        n_factors: number of singular vectors kept.
-        popularity_damping: before the SVD, item columns are divided by
-            ``popularity ** popularity_damping``, which keeps the leading vectors
-            from describing only the most popular items (0 = plain PureSVD).
-        random_state: seed (or ``numpy.random.Generator``) for ARPACK's start vector.
+    Before the SVD, item columns are divided by ``popularity ** popularity_damping``,
+    which keeps the leading vectors from describing only the most popular items
+    (0 = plain PureSVD).
 
     The defaults were chosen on validation splits carved out of MovieLens 100k
     training data (docs/decisions/0007-factor-model-defaults.md).
 
     Example:
         >>> from recommender_systems import generate_interactions
-        >>> log = generate_interactions(200, 100, 3_000, seed=1)
+        >>> log = generate_interactions(200, 100, 3_000, random_state=1)
         >>> model = SVD(n_factors=10, random_state=0).fit(log)
         >>> len(model.recommend(0, n=3)), len(model.recommend_from_history([1, 2], n=3))
         (3, 3)
     """
+
+    hyperparameters = declare(
+        n_factors=Int(default=20, low=1, doc="singular vectors kept", tune=Range(5, 200, log=True)),
+        popularity_damping=Float(
+            default=0.2,
+            low=0.0,
+            doc="item columns are divided by popularity ** popularity_damping before the SVD",
+            tune=Range(0.0, 1.0),
+        ),
+        random_state=Seed(doc="seed (or numpy Generator) for ARPACK's start vector"),
+    )
 
     def __init__(
         self,
@@ -61,8 +66,8 @@ class SVD(MatrixFactorization):
         self.random_state = random_state
 
     def _fit(self, data: Interactions) -> None:
-        n_factors = check_positive_int(self.n_factors, "n_factors")
-        damping = check_non_negative_float(self.popularity_damping, "popularity_damping")
+        n_factors = int(self.n_factors)
+        damping = float(self.popularity_damping)
         rng = check_random_state(self.random_state)
         matrix = data.matrix.astype(np.float64)
         scale = np.power(np.maximum(self.item_popularity_.astype(np.float64), 1.0), -damping)

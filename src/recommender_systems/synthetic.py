@@ -2,7 +2,7 @@
 
 Example:
     >>> from recommender_systems.synthetic import generate_interactions
-    >>> log = generate_interactions(100, 50, 1_000, seed=1, ratings=True)
+    >>> log = generate_interactions(100, 50, 1_000, random_state=1, ratings=True)
     >>> log.shape, int(log.duplicated(["user_id", "item_id"]).sum())
     ((1000, 3), 0)
 """
@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from recommender_systems._deprecation import renamed_keywords
 from recommender_systems._validation import (
     check_bool,
     check_non_negative_float,
@@ -35,6 +36,7 @@ _TIMESTAMP_START = 1_420_070_400  # 2015-01-01 UTC
 _TIMESTAMP_SPAN = 3 * 365 * 24 * 3600
 
 
+@renamed_keywords(seed="random_state")
 def generate_interactions(
     n_users: int,
     n_items: int,
@@ -42,7 +44,7 @@ def generate_interactions(
     *,
     user_exponent: float = 0.8,
     item_exponent: float = 1.0,
-    seed: int | None = 0,
+    random_state: int | None = 0,
     ratings: bool = False,
     timestamps: bool = False,
 ) -> pd.DataFrame:
@@ -58,7 +60,7 @@ def generate_interactions(
     (float 1-5, from user and item biases plus noise) if ``ratings`` and
     ``timestamp`` (int64 unix seconds in 2015-2017) if ``timestamps``. Rows are
     grouped by user; within a user, in time order when timestamps are drawn.
-    The same arguments and ``seed`` always give the same frame.
+    The same arguments and ``random_state`` always give the same frame.
 
     Example:
         >>> log = generate_interactions(1_000, 500, 20_000, timestamps=True)
@@ -76,7 +78,7 @@ def generate_interactions(
         )
     user_exponent = check_non_negative_float(user_exponent, "user_exponent")
     item_exponent = check_non_negative_float(item_exponent, "item_exponent")
-    seed = check_seed(seed)
+    seed = check_seed(random_state, "random_state")
     ratings = check_bool(ratings, "ratings")
     timestamps = check_bool(timestamps, "timestamps")
 

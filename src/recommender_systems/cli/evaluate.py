@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     algorithm = get_algorithm(args.algo)
     model = algorithm.create(**parse_params(args.param))
     frame = load_frame(args)
-    train, test = random_split(frame, args.test_size, seed=args.seed)
+    train, test = random_split(frame, args.test_size, random_state=args.seed)
     started = time.perf_counter()
     model.fit(train)
     fit_seconds = time.perf_counter() - started

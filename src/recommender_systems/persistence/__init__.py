@@ -21,17 +21,20 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import scipy.sparse as sp
 
-from recommender_systems.base import Recommender
+from recommender_systems._estimator import Estimator, fitted_state
 from recommender_systems.errors import ModelFileError, RecsysError
 from recommender_systems.idmap import IdMap
 from recommender_systems.persistence import container
 from recommender_systems.persistence.classes import qualified_name, registered_name
-from recommender_systems.persistence.codec import Decoder, Encoder, fitted_state
+from recommender_systems.persistence.codec import Decoder, Encoder
+
+if TYPE_CHECKING:  # the model base class sits above this module: no import at run time
+    from recommender_systems.base import Recommender
 
 __all__ = ["FORMAT_VERSION", "ModelInfo", "load", "load_with_info", "read_info", "save"]
 
@@ -115,7 +118,7 @@ def load_with_info(
         raise ModelFileError(f"{contents.path}: could not rebuild the model: {exc}") from None
     if not model.is_fitted:
         raise ModelFileError(f"{contents.path}: the file holds no fitted model")
-    return model, _info(contents)
+    return cast("Recommender", model), _info(contents)
 
 
 def read_info(path: str | os.PathLike[str]) -> ModelInfo:
@@ -168,7 +171,7 @@ def _describe(value: Any) -> str:
         return f"{value.dtype} {value.format.upper()} {tuple(value.shape)}, {value.nnz} stored"
     if isinstance(value, IdMap):
         return f"{len(value)} {value.kind} ids"
-    if isinstance(value, Recommender):
+    if isinstance(value, Estimator):
         return f"model {type(value).__name__}"
     if isinstance(value, list | tuple | dict):
         return f"{type(value).__name__} of {len(value)}"

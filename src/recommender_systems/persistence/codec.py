@@ -12,7 +12,6 @@ allow-list.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,14 +19,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender_systems.base import Recommender
+from recommender_systems._estimator import STATE_NAME, Estimator, fitted_state
 from recommender_systems.errors import ModelFileError, NotSupportedError
 from recommender_systems.idmap import IdMap
 from recommender_systems.persistence.classes import class_reference, resolve_class
 from recommender_systems.persistence.container import storable
 
-#: A fitted-state attribute name: ends with ``_``, never a dunder.
-_STATE_NAME = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*_$")
 _SPARSE: dict[tuple[str, str], type[Any]] = {
     ("csr", "matrix"): sp.csr_matrix,
     ("csc", "matrix"): sp.csc_matrix,
@@ -35,11 +32,6 @@ _SPARSE: dict[tuple[str, str], type[Any]] = {
     ("csc", "array"): sp.csc_array,
 }
 _FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-
-
-def fitted_state(model: Recommender) -> dict[str, Any]:
-    """The model's fitted state: its attributes ending with ``_`` (not dunders)."""
-    return {k: v for k, v in vars(model).items() if _STATE_NAME.match(k)}
 
 
 class Encoder:
@@ -52,7 +44,7 @@ class Encoder:
         self._model_ids: dict[int, int] = {}
         self._keep: list[Any] = []  # keeps memoised objects alive, so ids stay unique
 
-    def model(self, model: Recommender, where: str = "model") -> dict[str, Any]:
+    def model(self, model: Estimator, where: str = "model") -> dict[str, Any]:
         if id(model) in self._model_ids:
             return {"$": "ref", "id": self._model_ids[id(model)]}
         ref = len(self._model_ids)
@@ -91,7 +83,7 @@ class Encoder:
             return lambda v, w: {"$": "array", "index": self.array(v, w)}
         if isinstance(value, IdMap):
             return lambda v, w: {"$": "idmap", "ids": self.array(v.ids, f"{w}.ids")}
-        if isinstance(value, Recommender):
+        if isinstance(value, Estimator):
             return self.model
         if isinstance(value, list):
             return lambda v, w: [self.value(x, f"{w}[{i}]") for i, x in enumerate(v)]
@@ -193,10 +185,10 @@ class Decoder:
 
     def __init__(self, arrays: list[np.ndarray]) -> None:
         self.arrays = arrays
-        self._models: dict[int, Recommender] = {}
+        self._models: dict[int, Estimator] = {}
         self.idmaps: dict[int, IdMap] = {}
 
-    def model(self, node: Any) -> Recommender:
+    def model(self, node: Any) -> Estimator:
         node = _tagged(node, "model")
         if node.get("$") == "ref":
             ref = _int(node, "id")
@@ -206,15 +198,17 @@ class Decoder:
         cls = resolve_class(node.get("class"))
         params = _mapping(node, "params")
         state = _mapping(node, "state")
+        # Files written before a rename hold the former names: read them as the new ones.
+        values = cls._current_names({name: self.value(v) for name, v in params.items()}, warn=False)
         try:
-            model = cls(**{name: self.value(v) for name, v in params.items()})
+            model = cls(**values)
         except TypeError as exc:
             raise ModelFileError(f"parameters do not match {cls.__name__}: {exc}") from None
         self._models[_int(node, "id")] = model
         for name, value in state.items():
-            if not _STATE_NAME.match(name):
+            if not STATE_NAME.match(name):
                 raise ModelFileError(f"malformed header: {name!r} is not a fitted-state name")
-            setattr(model, name, self.value(value))
+            setattr(model, cls.renamed_state.get(name, name), self.value(value))
         return model
 
     def value(self, node: Any) -> Any:

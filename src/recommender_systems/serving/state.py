@@ -13,12 +13,11 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from recommender_systems.base import Recommender
 from recommender_systems.persistence import ModelInfo, load_with_info
-
-UnknownUsers = Literal["popular", "empty"]
+from recommender_systems.query import UnknownUsers
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,8 @@ class Settings:
     """How a server runs; chosen at start-up (``recsys serve`` options)."""
 
     model_path: str | os.PathLike[str]
-    #: What a user unseen in training gets: the popularity ranking or an empty list.
+    #: What a user unseen in training gets: the popularity ranking, an empty list, or a
+    #: 404 (``"raise"``).
     unknown_users: UnknownUsers = "popular"
     #: Largest ``n`` a request may ask for.
     max_n: int = 1000
