@@ -106,3 +106,15 @@ def test_similar_items_rank_by_cosine(model: ALS, data: Interactions) -> None:
     cos = unit @ unit[0]
     cos[0] = -np.inf
     assert similar == data.item_ids.to_ids(np.argsort(-cos, kind="stable")[:5]).tolist()
+
+
+def test_cg_steps_is_honoured(synthetic: pd.DataFrame) -> None:
+    # One epoch from the same start: more conjugate-gradient steps land closer to
+    # the exact (Cholesky) solution, until the early stop makes extra steps free.
+    exact = ALS(n_factors=16, epochs=1, solver="cholesky", random_state=0).fit(synthetic)
+    distance = []
+    for steps in (1, 2, 3):
+        model = ALS(n_factors=16, epochs=1, cg_steps=steps, random_state=0).fit(synthetic)
+        distance.append(float(np.linalg.norm(model.item_factors_ - exact.item_factors_)))
+    assert distance[0] > distance[1] > distance[2]
+    assert distance[2] < 0.01 * float(np.linalg.norm(exact.item_factors_))

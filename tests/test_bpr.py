@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender_systems import BPR, Epoch, ParameterError, generate_interactions
+from recommender_systems import BPR, Epoch, Interactions, ParameterError, generate_interactions
 
 
 def test_original_constructor_names_keep_working(synthetic: pd.DataFrame) -> None:
@@ -68,3 +68,20 @@ def test_divergence_is_reported_as_a_learning_rate_problem(synthetic: pd.DataFra
     with pytest.raises(ParameterError, match="learning_rate"):
         model.fit(synthetic)
     assert not model.is_fitted
+
+
+def test_training_ranks_each_users_items_above_the_rest() -> None:
+    # The gradient's sign: training raises the AUC on the training pairs from chance.
+    data = Interactions.from_frame(generate_interactions(300, 200, 6000, random_state=1))
+    seen = data.matrix.toarray() > 0
+    users = [u for u in range(seen.shape[0]) if 0 < seen[u].sum() < seen.shape[1]]
+
+    def auc(model: BPR) -> float:
+        assert model.item_biases_ is not None
+        scores = model.user_factors_ @ model.item_factors_.T + model.item_biases_
+        pairs = [(scores[u][seen[u]][:, None] > scores[u][~seen[u]][None, :]).mean() for u in users]
+        return float(np.mean(pairs))
+
+    untrained = auc(BPR(n_factors=16, epochs=0, random_state=0).fit(data))
+    trained = auc(BPR(n_factors=16, epochs=5, random_state=0).fit(data))
+    assert abs(untrained - 0.5) < 0.05 and trained > 0.78

@@ -1,16 +1,23 @@
-"""The contract of DESIGN.md, checked for every registered model.
+"""The model contract (docs/design.md), checked for every model the package defines.
 
-A model added to the registry is tested here without new code. Data is small and
-generated, so the whole suite stays fast.
+Models are found by walking the subclasses of :class:`Recommender` defined in the
+package (registered or not, optional extras included when installed), so a new
+model is tested here without new code. Data is small and generated, so the whole
+suite stays fast.
 """
 
 from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+import recommender_systems
 from recommender_systems import (
     DataError,
     Interactions,
@@ -22,13 +29,35 @@ from recommender_systems import (
     UnknownUserError,
     algorithms,
 )
+from recommender_systems._params import _same
+from recommender_systems.hyperparameters import Bool, Float, Int, OneOf, Range, declared
 
-ALGORITHMS = {a.name: a for a in algorithms()}
+#: Modules of optional extras that define models: checked when their extra is installed.
+OPTIONAL_MODEL_MODULES = ("recommender_systems.neural",)
 SEED = 11
 
 
+def model_classes() -> dict[str, type[Recommender]]:
+    """Every concrete, public Recommender subclass the package defines, by name."""
+    for module in OPTIONAL_MODEL_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+    found: dict[str, type[Recommender]] = {}
+    pending: list[type[Recommender]] = [Recommender]  # type: ignore[type-abstract]
+    while pending:
+        for cls in pending.pop().__subclasses__():
+            pending.append(cls)
+            public = not cls.__name__.startswith("_") and not inspect.isabstract(cls)
+            if public and cls.__module__.startswith("recommender_systems."):
+                found[cls.__name__] = cls
+    return found
+
+
+MODELS = model_classes()
+
+
 def make(name: str) -> Recommender:
-    model = ALGORITHMS[name].create()
+    model = MODELS[name]()
     if "random_state" in model.get_params():
         model.set_params(random_state=SEED)
     return model
@@ -41,7 +70,7 @@ def data(synthetic: pd.DataFrame) -> Interactions:
 
 @pytest.fixture(scope="module")
 def fitted(data: Interactions) -> dict[str, Recommender]:
-    return {name: make(name).fit(data) for name in ALGORITHMS}
+    return {name: make(name).fit(data) for name in MODELS}
 
 
 def seen_items(data: Interactions, user: object) -> set[object]:
@@ -49,7 +78,7 @@ def seen_items(data: Interactions, user: object) -> set[object]:
     return set(data.item_ids.to_ids(row.indices).tolist())
 
 
-names = pytest.mark.parametrize("name", sorted(ALGORITHMS))
+names = pytest.mark.parametrize("name", sorted(MODELS))
 
 
 @names
@@ -106,10 +135,17 @@ def test_exclude_seen_false_allows_seen(
 ) -> None:
     model = fitted[name]
     n_items = data.n_items
-    user = data.user_ids.ids[0].item()
-    everything = model.recommend(user, n=n_items, exclude_seen=False)
-    restricted = model.recommend(user, n=n_items)
-    assert set(restricted) <= set(everything)
+    for user in data.user_ids.ids[:10].tolist():
+        seen = list(seen_items(data, user))
+        everything = model.recommend(user, n=n_items, exclude_seen=False)
+        restricted = model.recommend(user, n=n_items)
+        assert set(restricted) <= set(everything)
+        # Every seen item the model can score is back, and only seen items were added.
+        scored = [
+            item for item, s in zip(seen, model.score(user, seen), strict=True) if s > -np.inf
+        ]
+        assert set(scored) <= set(everything)
+        assert set(everything) - set(restricted) <= set(seen)
 
 
 @names
@@ -223,8 +259,140 @@ def test_string_ids_and_edge_shapes(name: str) -> None:
     )
     model = make(name).fit(data)
     assert set(model.recommend("u0", n=4)) <= {"b", "d"}
-    model.recommend("u1", n=4)
+    empty_row = model.recommend("u1", n=4)  # a known user with nothing seen
+    assert len(empty_row) == len(set(empty_row)) <= 4 and set(empty_row) <= {"a", "b", "c", "d"}
     single = pd.DataFrame(
         {"user_id": ["solo"] * 3, "item_id": ["x", "y", "z"], "rating": [5.0, 3.0, 1.0]}
     )
     assert make(name).fit(single).recommend("solo") == []
+
+
+# ------------------------------------------------------------- declarations
+def test_every_registered_and_exported_model_is_checked() -> None:
+    checked = set(MODELS.values())
+    assert {a.cls for a in algorithms()} <= checked
+    exported = {
+        obj
+        for obj in vars(recommender_systems).values()
+        if isinstance(obj, type) and issubclass(obj, Recommender) and not inspect.isabstract(obj)
+    }
+    assert exported <= checked
+    assert "HybridBook" in MODELS  # exported, not registered
+
+
+@names
+def test_hyperparameters_are_declared_once(name: str) -> None:
+    cls = MODELS[name]
+    declarations = declared(cls)
+    signature = inspect.signature(cls.__init__).parameters
+    assert list(cls._param_names()) == [p for p in signature if p != "self"]
+    assert set(declarations) == set(cls._param_names()), "declare every __init__ argument"
+    for param, hp in declarations.items():
+        assert _same(signature[param].default, hp.default), (param, hp.default)
+        assert hp.doc and hp.describe()
+        hp.check(hp.default, param)  # the default is valid
+
+
+def _candidates(hp: object, search: object) -> list[object]:
+    if isinstance(search, OneOf):
+        return list(search.choices)
+    assert isinstance(search, Range)
+    values: list[object] = [search.low, search.high]
+    if isinstance(hp, Int):
+        values = [int(v) for v in values]  # type: ignore[call-overload]
+    return values
+
+
+@names
+def test_search_space_stays_within_the_declaration(name: str) -> None:
+    declarations = declared(MODELS[name])
+    for param, hp in declarations.items():
+        if hp.tune is None:
+            continue
+        for value in _candidates(hp, hp.tune):
+            hp.check(value, param)
+        for other, values in hp.tune.when.items():
+            assert other in declarations, (param, other)
+            for value in values:
+                declarations[other].check(value, other)
+
+
+@names
+def test_former_names_still_work(name: str) -> None:
+    cls = MODELS[name]
+    for param, hp in declared(cls).items():
+        for old in hp.formerly:
+            with pytest.warns(DeprecationWarning, match=f"'{old}' is deprecated, use '{param}'"):
+                model = cls(**{old: hp.default})
+            assert model.get_params()[param] == hp.default
+            with pytest.warns(DeprecationWarning, match=param):
+                assert getattr(model, old) == hp.default
+            with pytest.raises(ParameterError, match="received both"):
+                cls(**{old: hp.default, param: hp.default})
+
+
+def _below_bound(hp: object) -> object | None:
+    if isinstance(hp, Int) and hp.low is not None:
+        return hp.low - 1
+    if isinstance(hp, Float) and hp.low is not None:
+        return hp.low - 1.0
+    if isinstance(hp, Bool):
+        return "yes"
+    return None
+
+
+@names
+def test_bad_hyperparameters_are_refused_before_training(
+    name: str, fitted: dict[str, Recommender], data: Interactions
+) -> None:
+    model = fitted[name]
+    before = model.recommend_batch(data.user_ids.ids[:5], n=5).to_lists()
+    for param, hp in declared(type(model)).items():
+        bad = _below_bound(hp)
+        if bad is None:
+            continue
+        broken = model.clone().set_params(**{param: bad})
+        with pytest.raises(ParameterError, match=f"^{param}: expected"):
+            broken.fit(data)
+        assert not broken.is_fitted
+    assert model.recommend_batch(data.user_ids.ids[:5], n=5).to_lists() == before
+
+
+# --------------------------------------------------------- learnable patterns
+def checkerboard(
+    users_per_group: int = 40, items_per_group: int = 24
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Two groups of users, each with its own items; every user has all of their
+    group's items but one, which is the obvious recommendation."""
+    rows, withheld = [], {}
+    for group in range(2):
+        items = [f"g{group}-item{i}" for i in range(items_per_group)]
+        for u in range(users_per_group):
+            user = f"g{group}-user{u}"
+            withheld[user] = items[u % items_per_group]
+            rows += [(user, item) for item in items if item != withheld[user]]
+    return pd.DataFrame(rows, columns=["user_id", "item_id"]), withheld
+
+
+def ladder() -> tuple[pd.DataFrame, str]:
+    """Items ranked by popularity and by mean rating alike; the probe user lacks the
+    best item and the second: the best must come first."""
+    rows = []
+    for j in range(10):
+        for u in range(30 - 2 * j):
+            rows.append((f"user{u}", f"item{j}", 5.0 - 0.4 * j))
+    rows += [("probe", f"item{j}", 3.0) for j in range(2, 10)]
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "rating"]), "item0"
+
+
+@names
+def test_learns_an_obviously_learnable_pattern(name: str) -> None:
+    model = make(name)
+    if model.personalised:
+        frame, withheld = checkerboard()
+        model.fit(frame)
+        top = model.recommend_batch(list(withheld), n=1).to_lists()
+        assert [t[:1] for t in top] == [[withheld[u]] for u in withheld]
+    else:
+        frame, best = ladder()
+        assert model.fit(frame).recommend("probe", n=1) == [best]

@@ -23,16 +23,10 @@ from recommender_systems import (
     Interactions,
     MatrixFactorization,
     ParameterError,
-    evaluate,
 )
 from tests.conftest import ORIGINAL_SEED, requires_ml100k
 
 MODELS: dict[str, Callable[..., MatrixFactorization]] = {"bpr": BPR, "als": ALS, "svd": SVD}
-
-#: NDCG@10 floors on MovieLens 100k, original protocol, default hyperparameters
-#: (measured values in docs/decisions/0007-factor-model-defaults.md, minus a margin
-#: for seeds and BLAS differences).
-QUALITY_FLOORS = {"bpr": 0.38, "als": 0.41, "svd": 0.38}
 
 BAD_PARAMS: list[tuple[str, dict[str, Any], str]] = [
     ("bpr", {"n_factors": 0}, "n_factors"),
@@ -104,17 +98,6 @@ def test_small_blocks_give_the_same_recommendations(
     monkeypatch.setattr("recommender_systems.matrix_factorization.FACTOR_BLOCK_ELEMENTS", 100)
     assert model._block_rows() == 1
     assert model.recommend_batch(users, n=7).to_lists() == whole
-
-
-@requires_ml100k
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_quality_floor_on_movielens_100k(
-    name: str, ml100k_split: tuple[pd.DataFrame, pd.DataFrame]
-) -> None:
-    train, test = ml100k_split
-    result = evaluate(MODELS[name](random_state=0), train, test, k=10)
-    assert result["ndcg@10"] >= QUALITY_FLOORS[name], dict(result)
 
 
 # The same training, in a child process where the extension cannot be imported.

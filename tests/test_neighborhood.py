@@ -17,7 +17,6 @@ from recommender_systems import (
     Recommender,
     RP3beta,
     UserKNN,
-    evaluate,
 )
 from recommender_systems.neighborhood import neighbours, stored_or_never
 from recommender_systems.weighting import bm25_weight
@@ -174,26 +173,6 @@ def test_threads_do_not_change_the_result(data: Interactions) -> None:
     one = ItemKNN(n_neighbors=15, n_threads=1).fit(data).similarity_
     two = ItemKNN(n_neighbors=15, n_threads=2).fit(data).similarity_
     assert same_sparse(one, two)
-
-
-# ------------------------------------------------------------------ quality
-# Floors measured on MovieLens 100k under the original protocol (see
-# benchmarks/results/neighborhood.md), a little below the measured values.
-QUALITY_FLOORS: list[tuple[Recommender, float]] = [
-    (ItemKNN(), 0.391),  # measured 0.398; implicit's BM25 ItemKNN: 0.386
-    (RP3beta(), 0.400),  # measured 0.402
-    (UserKNN(), 0.380),  # measured 0.387
-]
-
-
-@pytest.mark.realdata
-@pytest.mark.parametrize(("model", "floor"), QUALITY_FLOORS)
-def test_quality_on_movielens_100k(
-    model: Recommender, floor: float, ml100k_split: tuple[pd.DataFrame, pd.DataFrame]
-) -> None:
-    train, test = ml100k_split
-    result: dict[str, Any] = dict(evaluate(model.clone(), train, test, k=10))
-    assert result["ndcg@10"] >= floor
 
 
 FALLBACK_SCRIPT = """

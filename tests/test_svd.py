@@ -58,3 +58,15 @@ def test_popularity_damping_changes_the_basis(synthetic: pd.DataFrame) -> None:
         damped.item_factors_ @ damped.item_factors_.T,
         atol=1e-3,
     )
+
+
+def test_popularity_damping_divides_columns_by_popularity(synthetic: pd.DataFrame) -> None:
+    # The damped basis is the dense SVD of X diag(popularity ** -damping): the sign
+    # of the exponent matters (popular items are damped, not boosted).
+    data = Interactions.from_frame(synthetic)
+    dense = data.matrix.toarray().astype(np.float64)
+    popularity = np.maximum((dense != 0).sum(axis=0), 1)
+    model = SVD(n_factors=8, popularity_damping=0.5, random_state=0).fit(data)
+    top = np.linalg.svd(dense * popularity**-0.5)[2][:8].T
+    v = model.item_factors_.astype(np.float64)
+    np.testing.assert_allclose(top @ top.T, v @ v.T, atol=1e-3)

@@ -54,6 +54,8 @@ class Recommender(Estimator, abc.ABC):
 
     #: What a user unseen in training gets by default (see :mod:`recommender_systems.query`).
     unknown_users: ClassVar[Literal["empty", "popular"]] = "empty"
+    #: False for models that give every user the same ranking (the baselines).
+    personalised: ClassVar[bool] = True
 
     user_ids_: IdMap
     item_ids_: IdMap

@@ -14,6 +14,7 @@ class _SameForEveryone(Recommender):
     """One score vector for all users; it is also the fallback for unknown users."""
 
     unknown_users = "popular"
+    personalised = False
     item_scores_: np.ndarray
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
