@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recommender_systems import MostPopular, evaluate, load
+from recommender_systems import MostPopular, ParameterError, evaluate, load
 from recommender_systems.cli import main
 from recommender_systems.progress import Training
 from tests.conftest import requires_ml100k
@@ -69,10 +69,22 @@ def test_parquet_and_column_names(
                 "u",
                 "--item-col",
                 "i",
+                "--format",
+                "json",
             ]
         )
         == 0
     )
+    renamed = json.loads(capsys.readouterr().out)
+    # The same numbers as from a file with the standard column names.
+    standard = tmp_path / "standard.parquet"
+    synthetic.to_parquet(standard)
+    assert (
+        main(["evaluate", "--algo", "most-popular", "--data", str(standard), "--format", "json"])
+        == 0
+    )
+    expected = json.loads(capsys.readouterr().out)
+    assert renamed["metrics"] == expected["metrics"] and renamed["metrics"]["ndcg@10"] > 0
 
 
 def test_recommend_prints_rank_and_item(
@@ -333,3 +345,37 @@ def test_unknown_user_with_a_model_exits_1(
 ) -> None:
     assert main(["recommend", "--model", str(model_file), "--user", "999999"]) == 1
     assert "unknown user" in capsys.readouterr().err
+
+
+def test_param_values_follow_the_declaration(capsys: pytest.CaptureFixture[str]) -> None:
+    from recommender_systems import ALS, ItemKNN
+    from recommender_systems.cli._common import parse_params
+
+    assert parse_params(
+        ["n_factors=8", "alpha=2", "solver=cholesky", "random_state=none"], ALS
+    ) == {
+        "n_factors": 8,
+        "alpha": 2.0,
+        "solver": "cholesky",
+        "random_state": None,
+    }
+    assert parse_params(["normalize=false"], ItemKNN) == {"normalize": False}
+    with pytest.warns(DeprecationWarning, match="'k' is deprecated, use 'n_neighbors'"):
+        assert parse_params(["k=20"], ItemKNN) == {"n_neighbors": 20}
+    for pairs, message in [
+        (["n_factors=2.5"], "n_factors: expected an integer >= 1, received '2.5'"),
+        (["alpha=-1"], "alpha: expected a finite number >= 0"),
+        (["solver=lu"], "solver: expected one of 'cg', 'cholesky'"),
+        (["nope=1"], "--param nope: not a hyperparameter of ALS; expected one of n_factors"),
+        (["n_factors"], "expected KEY=VALUE"),
+    ]:
+        with pytest.raises(ParameterError, match=message):
+            parse_params(pairs, ALS)
+
+
+def test_describe_prints_the_declared_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["describe", "ease"]) == 0
+    out = capsys.readouterr().out
+    assert "## `ease`: EASE" in out
+    assert "| `regularization` (formerly `l2`) | `500.0` | a finite number > 0 |" in out
+    assert main(["describe", "nope"]) == 2

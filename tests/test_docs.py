@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from recommender_systems.cli import build_parser
+from recommender_systems.cli.describe import describe
 from tests.conftest import requires_ml100k
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,3 +47,11 @@ def test_cli_reference_documents_every_command() -> None:
     )
     for name in subparsers.choices:
         assert f"## `recsys {name}" in text, f"docs/cli.md does not document 'recsys {name}'"
+
+
+def test_hyperparameter_reference_is_current() -> None:
+    # Regenerate with: (head -n 9 docs/hyperparameters.md; recsys describe) > new.md
+    page = (ROOT / "docs" / "hyperparameters.md").read_text(encoding="utf-8")
+    header, marker, _ = page.partition("## `")
+    assert marker, "docs/hyperparameters.md lost its generated sections"
+    assert page == header + describe([]), "docs/hyperparameters.md is out of date"

@@ -241,7 +241,11 @@ def test_checksum_error_names_the_array(tmp_path: Path, tiny: pd.DataFrame) -> N
     path.write_bytes(bytes(data))
     with pytest.raises(ModelFileError, match=r"damaged: array model\.item_factors_ fails its SHA"):
         load(path)
-    load(path, verify=False)  # the caller may skip the check, at their own risk
+    # The caller may skip the check, at their own risk: the damaged value comes through.
+    original = RandomFactors(n_factors=8).fit(tiny).item_factors_
+    unverified = load(path, verify=False)
+    assert unverified.recommend(tiny["user_id"].iloc[0], n=2)
+    assert not np.array_equal(unverified.item_factors_, original)  # type: ignore[attr-defined]
 
 
 def test_every_truncation_is_detected(small_file: Path, tmp_path: Path) -> None:

@@ -59,9 +59,7 @@ class MeanRating(_SameForEveryone):
     """
 
     hyperparameters = declare(
-        min_ratings=Int(
-            default=10, low=1, doc="ratings an item needs before it can be recommended"
-        ),
+        min_ratings=Int(default=10, low=1, doc="ratings an item needs to be recommended"),
     )
 
     def __init__(self, min_ratings: int = 10) -> None:

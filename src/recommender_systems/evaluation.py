@@ -8,7 +8,7 @@ still count as relevant (they lower recall, honestly).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,11 +18,49 @@ import pandas as pd
 from recommender_systems import metrics as m
 from recommender_systems._validation import check_choice, check_positive_int
 from recommender_systems.base import Recommender
-from recommender_systems.interactions import as_interactions
+from recommender_systems.interactions import Interactions, as_interactions
 from recommender_systems.kernels import topk
 
 #: What ``evaluate`` reports unless told otherwise (the original's four, plus coverage).
 DEFAULT_METRICS: tuple[str, ...] = ("precision", "recall", "map", "ndcg", "coverage")
+
+
+@dataclass(frozen=True)
+class _Lists:
+    """What a metric is computed from: the top-k lists and which of them are hits."""
+
+    model: Recommender
+    indices: np.ndarray  # (users, width) internal item indices, -1 padding
+    hits: np.ndarray  # (users, width) booleans
+    n_relevant: np.ndarray  # (users,)
+    k: int
+
+
+def _serendipity(lists: _Lists) -> np.ndarray:
+    # "Expected" items are the k most popular: what any recommender would show.
+    popular, _ = topk(lists.model.item_popularity_[None, :], lists.k)
+    expected = np.zeros(len(lists.model.item_ids_), dtype=bool)
+    expected[popular[popular >= 0]] = True
+    return m.serendipity(lists.hits, lists.indices, expected, lists.k)
+
+
+def _rank_metric(metric: m.RankMetric) -> Callable[[_Lists], np.ndarray]:
+    return lambda lists: metric(lists.hits, lists.n_relevant, lists.k)
+
+
+#: Metrics with one value per user (averaged over the users evaluated).
+PER_USER_METRICS: dict[str, Callable[[_Lists], np.ndarray]] = {
+    **{name: _rank_metric(metric) for name, metric in m.RANK_METRICS.items()},
+    "novelty": lambda lists: m.novelty(
+        lists.indices, lists.model.item_popularity_, len(lists.model.user_ids_)
+    ),
+    "diversity": lambda lists: m.intra_list_diversity(lists.indices, lists.model.user_items_.T),
+    "serendipity": _serendipity,
+}
+#: Metrics of all the lists together.
+LIST_SET_METRICS: dict[str, Callable[[_Lists], float]] = {
+    "coverage": lambda lists: m.coverage(lists.indices, len(lists.model.item_ids_)),
+}
 #: Every metric ``evaluate`` knows.
 ALL_METRICS: tuple[str, ...] = (
     *m.RANK_METRICS,
@@ -97,47 +135,43 @@ def evaluate(
                 "train: expected training data to fit an unfitted model, received None"
             )
         model.fit(train)
-    test_data = as_interactions(test)
+    users, lists = _top_k_lists(model, as_interactions(test), k, exclude_seen, relevance_threshold)
 
-    relevant = test_data.matrix.copy()
+    per_user_values = {
+        f"{name}@{k}": PER_USER_METRICS[name](lists) for name in metrics if name in PER_USER_METRICS
+    }
+    values = {key: float(v.mean()) if users.size else 0.0 for key, v in per_user_values.items()}
+    values |= {
+        f"{name}@{k}": LIST_SET_METRICS[name](lists) for name in metrics if name in LIST_SET_METRICS
+    }
+    ordered = {f"{name}@{k}": values[f"{name}@{k}"] for name in metrics}
+    table = None
+    if per_user:
+        table = pd.DataFrame({"user_id": users, "n_relevant": lists.n_relevant, **per_user_values})
+    return Evaluation(metric_values=ordered, k=k, n_users=int(users.size), per_user=table)
+
+
+def _top_k_lists(
+    model: Recommender,
+    test: Interactions,
+    k: int,
+    exclude_seen: bool,
+    relevance_threshold: float | None,
+) -> tuple[np.ndarray, _Lists]:
+    """The test users with a relevant item, and their top-k lists with hits marked."""
+    relevant = test.matrix.copy()
     if relevance_threshold is not None:
         relevant.data = (relevant.data >= relevance_threshold).astype(np.float32)
         relevant.eliminate_zeros()
-    n_relevant_all = np.diff(relevant.indptr)
-    evaluated = np.flatnonzero(n_relevant_all > 0)
-    users = test_data.user_ids.ids[evaluated]
-    recs = model.recommend_batch(users, k, exclude_seen=exclude_seen)
-    indices = recs.item_indices
+    n_relevant = np.diff(relevant.indptr)
+    evaluated = np.flatnonzero(n_relevant > 0)
+    users = test.user_ids.ids[evaluated]
+    indices = model.recommend_batch(users, k, exclude_seen=exclude_seen).item_indices
 
     n_items = len(model.item_ids_)
-    item_index = model.item_ids_.to_index(test_data.item_ids.ids, missing="ignore")
+    item_index = model.item_ids_.to_index(test.item_ids.ids, missing="ignore")
     # Test items the model does not know get indices past its catalogue: still relevant.
     item_index = np.where(item_index >= 0, item_index, n_items + np.arange(item_index.size))
     sub = relevant[evaluated].tocoo()
     hits = m.hit_matrix(indices, sub.row, item_index[sub.col])
-    n_relevant = n_relevant_all[evaluated]
-
-    per_user_values: dict[str, np.ndarray] = {}
-    values: dict[str, float] = {}
-    for name in metrics:
-        key = f"{name}@{k}"
-        if name in m.RANK_METRICS:
-            per_user_values[key] = m.RANK_METRICS[name](hits, n_relevant, k)
-        elif name == "coverage":
-            values[key] = m.coverage(indices, n_items)
-            continue
-        elif name == "novelty":
-            per_user_values[key] = m.novelty(indices, model.item_popularity_, len(model.user_ids_))
-        elif name == "diversity":
-            per_user_values[key] = m.intra_list_diversity(indices, model.user_items_.T)
-        else:  # serendipity
-            popular, _ = topk(model.item_popularity_[None, :], k)
-            expected = np.zeros(n_items, dtype=bool)
-            expected[popular[popular >= 0]] = True
-            per_user_values[key] = m.serendipity(hits, indices, expected, k)
-        values[key] = float(per_user_values[key].mean()) if evaluated.size else 0.0
-    ordered = {f"{name}@{k}": values[f"{name}@{k}"] for name in metrics}
-    table = None
-    if per_user:
-        table = pd.DataFrame({"user_id": users, "n_relevant": n_relevant, **per_user_values})
-    return Evaluation(metric_values=ordered, k=k, n_users=int(evaluated.size), per_user=table)
+    return users, _Lists(model, indices, hits, n_relevant[evaluated], k)

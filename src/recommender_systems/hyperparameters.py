@@ -27,6 +27,7 @@ files written under the old name still load.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -56,6 +57,7 @@ __all__ = [
     "Threads",
     "declare",
     "declared",
+    "markdown_table",
     "search_space",
 ]
 
@@ -134,6 +136,17 @@ class Hyperparameter:
         """``value`` if it is valid (possibly normalised), else :class:`ParameterError`."""
         return value
 
+    def parse(self, text: str, name: str) -> Any:
+        """A value from command-line text (``--param name=text``), then checked.
+
+        JSON when it parses (numbers, true/false, null, lists), else the text itself.
+        """
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        return self.check(value, name)
+
     def describe(self) -> str:
         """What a valid value is, in words (for the docs)."""
         return "any value"
@@ -154,6 +167,13 @@ class Int(Hyperparameter):
 
     def describe(self) -> str:
         return "an integer" + _bounds(self.low, self.high, False, False)
+
+    def parse(self, text: str, name: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ParameterError(f"{name}: expected {self.describe()}, received {text!r}") from None
+        return self.check(value, name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,6 +208,13 @@ class Float(Hyperparameter):
     def describe(self) -> str:
         return "a finite number" + _bounds(self.low, self.high, self.low_open, self.high_open)
 
+    def parse(self, text: str, name: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ParameterError(f"{name}: expected {self.describe()}, received {text!r}") from None
+        return self.check(value, name)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Bool(Hyperparameter):
@@ -198,6 +225,13 @@ class Bool(Hyperparameter):
 
     def describe(self) -> str:
         return "True or False"
+
+    def parse(self, text: str, name: str) -> bool:
+        words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+        value = words.get(text.strip().lower())
+        if value is None:
+            raise ParameterError(f"{name}: expected true or false, received {text!r}")
+        return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,6 +245,12 @@ class Choice(Hyperparameter):
 
     def describe(self) -> str:
         return "one of " + ", ".join(repr(o) for o in self.options)
+
+    def parse(self, text: str, name: str) -> Any:
+        by_text = {str(option): option for option in self.options}
+        if text in by_text:
+            return by_text[text]
+        return super().parse(text, name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,6 +266,11 @@ class Seed(Hyperparameter):
 
     def describe(self) -> str:
         return "None, an integer >= 0 or a numpy Generator"
+
+    def parse(self, text: str, name: str) -> Any:
+        if text.strip().lower() in ("none", "null", ""):
+            return None
+        return Int(default=None, doc="", low=0).parse(text, name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -268,6 +313,46 @@ def search_space(cls: type) -> dict[str, Search]:
         ['regularization']
     """
     return {name: hp.tune for name, hp in declared(cls).items() if hp.tune is not None}
+
+
+def markdown_table(cls: type) -> str:
+    """The declared hyperparameters of ``cls`` as a Markdown table (for docs and
+    ``recsys describe``).
+
+    Example:
+        >>> from recommender_systems import MeanRating
+        >>> print(markdown_table(MeanRating).splitlines()[2])
+        | `min_ratings` | `10` | an integer >= 1 | — | ratings an item needs to be recommended |
+    """
+    rows = [
+        "| hyperparameter | default | accepts | tuned over | description |",
+        "|---|---|---|---|---|",
+    ]
+    for name, hp in declared(cls).items():
+        formerly = f" (formerly {', '.join(f'`{o}`' for o in hp.formerly)})" if hp.formerly else ""
+        rows.append(
+            f"| `{name}`{formerly} | `{hp.default!r}` | {hp.describe()} | "
+            f"{_describe_search(hp.tune)} | {hp.doc} |"
+        )
+    return "\n".join(rows)
+
+
+def _describe_search(search: Search | None) -> str:
+    if search is None:
+        return "—"
+    if isinstance(search, Range):
+        text = f"{_number(search.low)} to {_number(search.high)}" + (
+            ", log scale" if search.log else ""
+        )
+    else:
+        assert isinstance(search, OneOf)
+        text = ", ".join(repr(c) for c in search.choices)
+    if search.when:
+        text += " when " + " and ".join(
+            f"{name} in {', '.join(repr(v) for v in values)}"
+            for name, values in search.when.items()
+        )
+    return text
 
 
 def _bounds(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:

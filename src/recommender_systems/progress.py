@@ -10,7 +10,8 @@ Example:
     >>> training = Training(progress=False, callback=seen.append)
     >>> for epoch in training.epochs(2, "demo"):
     ...     epoch.loss = 1.0 / epoch.number
-    >>> [(e.number, e.loss) for e in seen]
+    >>> losses = [(e.number, e.loss) for e in seen]
+    >>> losses
     [(1, 1.0), (2, 0.5)]
 """
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pandas as pd
 from recommender_systems import datasets
 from recommender_systems.base import Recommender
 from recommender_systems.errors import DataError, ParameterError
+from recommender_systems.hyperparameters import Hyperparameter, declared
 from recommender_systems.idmap import IdMap
 from recommender_systems.interactions import Interactions
 from recommender_systems.persistence import load
@@ -52,7 +52,8 @@ def add_param_option(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a model hyperparameter (repeatable), e.g. --param k=50",
+        help="a model hyperparameter (repeatable), e.g. --param n_neighbors=50; "
+        "'recsys describe ALGO' lists them",
     )
 
 
@@ -77,21 +78,34 @@ def read_interactions(path: str, args: argparse.Namespace) -> pd.DataFrame:
     return frame.rename(columns={"value": "rating"}) if data.feedback == "explicit" else frame
 
 
-def parse_params(pairs: list[str]) -> dict[str, Any]:
-    """``["k=50", "similarity=bm25"]`` -> ``{"k": 50, "similarity": "bm25"}``.
+def parse_params(pairs: list[str], cls: type[Recommender] | None = None) -> dict[str, Any]:
+    """``["n_neighbors=50", "similarity=bm25"]`` -> ``{"n_neighbors": 50, "similarity": "bm25"}``.
 
-    Values are read as JSON when they parse (numbers, true/false, null, lists) and
-    as plain strings otherwise.
+    With ``cls``, each value is read as the type its declaration says
+    (:mod:`recommender_systems.hyperparameters`), former names are translated and
+    an unknown name is refused with the list of declared ones; otherwise values are
+    read as JSON when they parse and as plain strings otherwise.
     """
-    params: dict[str, Any] = {}
+    raw: dict[str, str] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key:
             raise ParameterError(f"--param: expected KEY=VALUE, received {pair!r}")
-        try:
-            params[key] = json.loads(text)
-        except json.JSONDecodeError:
-            params[key] = text
+        raw[key] = text
+    if cls is None:
+        return {
+            key: Hyperparameter(default=None, doc="").parse(text, key) for key, text in raw.items()
+        }
+    declarations = declared(cls)
+    params: dict[str, Any] = {}
+    for key, text in cls._current_names(raw).items():
+        if key not in cls._param_names():
+            raise ParameterError(
+                f"--param {key}: not a hyperparameter of {cls.__name__}; expected one of "
+                f"{', '.join(cls._param_names()) or '(none)'} (see 'recsys describe')"
+            )
+        hp = declarations.get(key, Hyperparameter(default=None, doc=""))
+        params[key] = hp.parse(text, key)
     return params
 
 

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.test is not None:
         raise CliError("--test goes with --model; --algo evaluates on a random split")
     algorithm = get_algorithm(args.algo)
-    model = algorithm.create(**parse_params(args.param))
+    model = algorithm.create(**parse_params(args.param, algorithm.cls))
     frame = load_frame(args)
     train, test = random_split(frame, args.test_size, random_state=args.seed)
     started = time.perf_counter()

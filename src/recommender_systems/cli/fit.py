@@ -32,7 +32,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    model = get_algorithm(args.algo).create(**parse_params(args.param))
+    algorithm = get_algorithm(args.algo)
+    model = algorithm.create(**parse_params(args.param, algorithm.cls))
     frame = load_frame(args)
     started = time.perf_counter()
     with show_progress(not args.quiet):

@@ -64,7 +64,8 @@ def model_from(args: argparse.Namespace) -> Recommender:
     """The saved ``--model``, or ``--algo`` fitted on the data options."""
     if args.model is not None:
         return load_model(args.model, args.imports)
-    model = get_algorithm(args.algo).create(**parse_params(args.param))
+    algorithm = get_algorithm(args.algo)
+    model = algorithm.create(**parse_params(args.param, algorithm.cls))
     return model.fit(load_frame(args))
 
 

@@ -51,8 +51,9 @@ class DatasetInfo:
 
     Example:
         >>> from recommender_systems.datasets import list_datasets
-        >>> [info.name for info in list_datasets()][:2]
-        ['ml-100k', 'ml-1m']
+        >>> names = [info.name for info in list_datasets()]
+        >>> names[0], names[1]
+        ('ml-100k', 'ml-1m')
     """
 
     name: str
