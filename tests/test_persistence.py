@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,8 +21,11 @@ import pytest
 import scipy.sparse as sp
 
 from recommender_systems import (
+    ALS,
+    HybridRecommender,
     IdMap,
     Interactions,
+    ItemKNN,
     ModelFileError,
     MostPopular,
     NotFittedError,
@@ -484,3 +488,46 @@ def test_save_accepts_str_and_returns_the_path(tmp_path: Path, tiny: pd.DataFram
     assert MostPopular().fit(tiny).save(target) == Path(target)
     os.chmod(target, 0o444)
     MostPopular().fit(tiny).save(target)  # replacing a read-only file works (rename)
+
+
+def _save_under_former_names(model: Any, path: Path, renames: dict[str, str]) -> None:
+    """Writes ``model`` as a file from before a rename would hold it (``renames``:
+    current name -> former name, for hyperparameters and fitted state alike)."""
+    from recommender_systems.persistence import _summary
+    from recommender_systems.persistence.codec import Encoder
+
+    encoder = Encoder()
+    tree = encoder.model(model)
+    for part in ("params", "state"):
+        tree[part] = {renames.get(k, k): v for k, v in tree[part].items()}
+    header = {
+        "format": container.FORMAT_NAME,
+        "format_version": container.FORMAT_VERSION,
+        "library_version": "0.1.0",
+        "created": "2026-11-01T00:00:00+00:00",
+        "summary": _summary(model),
+        "model": tree,
+    }
+    container.write(path, header, encoder.arrays, encoder.labels)
+
+
+def test_files_written_before_a_rename_still_load(tmp_path: Path, synthetic: pd.DataFrame) -> None:
+    als = ALS(n_factors=4, epochs=2, regularization=0.05, random_state=0).fit(synthetic)
+    path = tmp_path / "old-als.recsys"
+    _save_under_former_names(
+        als, path, {"epochs": "iterations", "regularization": "reg", "regularization_": "reg_"}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # loading an old file is not the caller's mistake
+        loaded = load(path)
+    assert loaded.get_params()["epochs"] == 2 and loaded.regularization_ == 0.05  # type: ignore[attr-defined]
+    assert loaded.recommend(1, n=5) == als.recommend(1, n=5)
+    with pytest.warns(DeprecationWarning, match="'reg_' is deprecated, use 'regularization_'"):
+        assert loaded.reg_ == 0.05  # type: ignore[attr-defined]
+
+    hybrid = HybridRecommender([MostPopular(), ItemKNN(n_neighbors=5)]).fit(synthetic)
+    old = tmp_path / "old-hybrid.recsys"
+    _save_under_former_names(hybrid, old, {"recommenders": "models", "recommenders_": "models_"})
+    again = load(old)
+    assert [type(m) for m in again.recommenders_] == [MostPopular, ItemKNN]  # type: ignore[attr-defined]
+    assert again.recommend(1, n=5) == hybrid.recommend(1, n=5)
