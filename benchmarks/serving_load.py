@@ -138,7 +138,7 @@ async def run_phase(
                     if response.status != 200:
                         errors += 1
                         continue
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 errors += 1
                 continue
             latencies.append(time.perf_counter() - began)

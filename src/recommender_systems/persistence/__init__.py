@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -87,7 +87,7 @@ def save(model: Recommender, path: str | os.PathLike[str]) -> Path:
         "format": container.FORMAT_NAME,
         "format_version": container.FORMAT_VERSION,
         "library_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "summary": _summary(model),
         "model": tree,
     }
