@@ -5,11 +5,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
-from recommender_systems import MostPopular, ParameterError, evaluate, load
+from recommender_systems import Interactions, MostPopular, ParameterError, evaluate, load
 from recommender_systems.cli import main
 from recommender_systems.progress import Training
 from tests.conftest import requires_ml100k
@@ -379,3 +380,27 @@ def test_describe_prints_the_declared_table(capsys: pytest.CaptureFixture[str]) 
     assert "## `ease`: EASE" in out
     assert "| `regularization` (formerly `l2`) | `500.0` | a finite number > 0 |" in out
     assert main(["describe", "nope"]) == 2
+
+
+def test_evaluate_protocols_by_name(
+    data_file: Path, synthetic: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recommender_systems import split
+
+    # The rows as the command reads them (grouped by user, items in id order).
+    frame = Interactions.from_file(data_file).to_frame()
+    cases: list[tuple[list[str], str, dict[str, Any]]] = [
+        (["--protocol", "leave-last-out"], "leave-last-out", {}),
+        (["--protocol", "kfold", "--n-splits", "4", "--fold", "1", "--seed", "3"], "kfold",
+         {"n_splits": 4, "fold": 1, "random_state": 3}),
+        (["--protocol", "user-holdout", "--test-size", "0.3"], "user-holdout",
+         {"test_size": 0.3, "random_state": split.DEFAULT_SEED}),
+    ]  # fmt: skip
+    for argv, protocol, options in cases:
+        command = ["evaluate", "--algo", "most-popular", "--data", str(data_file), *argv]
+        assert main([*command, "--format", "json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["protocol"] == protocol
+        train, test = split.split(frame, protocol, **options)
+        expected = evaluate(MostPopular(), train, test, k=10)
+        assert report["metrics"]["ndcg@10"] == pytest.approx(expected["ndcg@10"]), protocol

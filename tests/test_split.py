@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from recommender_systems import DataError, Interactions, ParameterError
+from recommender_systems import DataError, Interactions, ParameterError, split_ratings
 from recommender_systems import split as sp
 
 
@@ -74,3 +76,39 @@ def test_split_by_name_and_errors(tiny: pd.DataFrame) -> None:
         sp.random_split(tiny.iloc[:0])
     with pytest.raises(ParameterError, match="n_splits"):
         list(sp.kfold(tiny, 1))
+
+
+def test_every_table_fit_takes_can_be_split(synthetic: pd.DataFrame) -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    expected_train, expected_test = sp.random_split(synthetic, 0.2, random_state=3)
+    tables = {
+        "polars": pl.from_pandas(synthetic),
+        "arrow": pa.Table.from_pandas(synthetic, preserve_index=False),
+        "dict": {c: synthetic[c].to_numpy() for c in synthetic.columns},
+    }
+    for kind, table in tables.items():
+        train, test = sp.random_split(table, 0.2, random_state=3)
+        assert type(train) is type(table) and type(test) is type(table), kind
+        as_frame = pd.DataFrame(dict(train)) if kind == "dict" else train.to_pandas()
+        assert as_frame["item_id"].tolist() == expected_train["item_id"].tolist(), kind
+        assert len(test["user_id"]) == len(expected_test), kind
+    train, _ = split_ratings(tables["polars"], test_size=0.2, random_state=3)
+    assert len(train) == len(expected_train)
+    fold_train, fold_test = sp.split(tables["polars"], "leave-last-out")
+    assert len(fold_train) + len(fold_test) == len(synthetic)
+
+
+def test_kfold_by_name_gives_one_fold(synthetic: pd.DataFrame) -> None:
+    folds = list(sp.kfold(synthetic, 4, random_state=0))
+    for i, (train, test) in enumerate(folds):
+        by_name = sp.split(synthetic, "kfold", n_splits=4, fold=i, random_state=0)
+        assert by_name[0].index.equals(train.index) and by_name[1].index.equals(test.index)
+    with pytest.raises(ParameterError, match=r"fold: expected an integer in \[0, 3\]"):
+        sp.split(synthetic, "kfold", n_splits=4, fold=4)
+
+
+def test_files_and_matrices_are_refused_with_the_way_forward(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"Interactions.from_file\(path\)"):
+        sp.random_split(str(tmp_path / "ratings.csv"))

@@ -18,9 +18,10 @@ MAX_DENSE_CELLS = 200_000_000
 
 
 def split_ratings(
-    df: pd.DataFrame, test_size: float = 0.2, random_state: int | None = _split.DEFAULT_SEED
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    df: _split.D, test_size: float = 0.2, random_state: int | None = _split.DEFAULT_SEED
+) -> tuple[_split.D, _split.D]:
     """Random split of the rating rows into (train, test): the original protocol.
+    Takes the tables ``fit`` takes and returns two of the same kind.
 
     Example:
         >>> df = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [1, 2, 1, 3, 2],
@@ -33,11 +34,11 @@ def split_ratings(
 
 
 def holdout_per_user(
-    df: pd.DataFrame,
+    df: _split.D,
     test_size: float | int = 0.2,
     random_state: int | None = _split.DEFAULT_SEED,
     min_train: int = 1,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[_split.D, _split.D]:
     """For each user, a share (float) or count (int) of their ratings goes to test."""
     return _split.holdout_per_user(df, test_size, random_state=random_state, min_train=min_train)
 

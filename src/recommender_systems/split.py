@@ -8,9 +8,12 @@ protocol           what goes to test
 ``user-holdout``   a random ``test_size`` share (or count) of each user's rows
 ``leave-last-out`` each user's ``n`` latest rows by timestamp
 ``temporal``       every row at or after a global time cut
-``kfold``          fold ``i`` of ``n_splits`` random folds (:func:`kfold`)
+``kfold``          fold ``fold`` of ``n_splits`` random folds (:func:`kfold`
+                   yields them all)
 =================  =========================================================
 
+Every splitter takes the tables ``fit`` takes (pandas or polars DataFrames, Arrow
+tables, dicts of columns, :class:`Interactions`) and returns two of the same kind.
 DataFrames keep their original index; :class:`Interactions` parts keep only the
 users and items they contain.
 """
@@ -18,11 +21,13 @@ users and items they contain.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar, overload
+import os
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from recommender_systems._deprecation import renamed_keywords
 from recommender_systems._validation import (
@@ -32,62 +37,98 @@ from recommender_systems._validation import (
     check_random_state,
 )
 from recommender_systems.errors import DataError, ParameterError
-from recommender_systems.interactions import TIMESTAMP_COL, USER_COL, Interactions
+from recommender_systems.interactions import TIMESTAMP_COL, USER_COL, Interactions, _columns
 
 #: The seed of the original evaluation protocol.
 DEFAULT_SEED = 20260527
 
-D = TypeVar("D", pd.DataFrame, Interactions)
+#: The kind of table being split: the parts come back as the same kind.
+D = TypeVar("D")
 
 
 # ------------------------------------------------------------------ row access
-def _n_rows(data: pd.DataFrame | Interactions) -> int:
-    return data.nnz if isinstance(data, Interactions) else len(data)
+# A split takes every table ``fit`` takes and returns parts of the same kind:
+# pandas or polars DataFrames, Arrow tables, dicts of columns, Interactions.
 
 
-def _user_indices(data: pd.DataFrame | Interactions, user_col: str) -> np.ndarray:
+def _prepare(data: D) -> D:
+    """``data`` itself, after checking it is a table with at least one row."""
+    if isinstance(data, str | os.PathLike) or sp.issparse(data):
+        raise DataError(
+            f"expected a table of interactions, received {type(data).__name__}; read a file "
+            "with Interactions.from_file(path) and a matrix with Interactions.from_sparse(m) "
+            "first"
+        )
+    if not isinstance(data, pd.DataFrame | Interactions):
+        _columns(data)  # a polars DataFrame, an Arrow table or a dict, else a DataError
+    if _n_rows(data) == 0:
+        raise DataError("expected at least one interaction, received none")
+    return data
+
+
+def _n_rows(data: Any) -> int:
+    if isinstance(data, Interactions):
+        return data.nnz
+    if isinstance(data, pd.DataFrame):
+        return len(data)
+    columns = _columns(data)
+    return len(next(iter(columns.values()))) if columns else 0
+
+
+def _column(data: Any, name: str, purpose: str) -> np.ndarray:
+    columns = {str(c): c for c in data.columns} if isinstance(data, pd.DataFrame) else None
+    if columns is not None:
+        if name not in columns:
+            raise DataError(
+                f"missing column {name!r}{purpose}; received columns {list(data.columns)}"
+            )
+        return np.asarray(data[columns[name]].to_numpy())
+    values = _columns(data)
+    if name not in values:
+        raise DataError(f"missing column {name!r}{purpose}; received columns {list(values)}")
+    return np.asarray(values[name])
+
+
+def _user_indices(data: Any, user_col: str) -> np.ndarray:
     if isinstance(data, Interactions):
         return data.user_indices()
-    if user_col not in data.columns:
-        raise DataError(f"missing column {user_col!r}; received columns {list(data.columns)}")
-    indices, _ = pd.factorize(data[user_col])
+    indices, _ = pd.factorize(_column(data, user_col, ""))
     return np.asarray(indices, dtype=np.int64)
 
 
-def _times(data: pd.DataFrame | Interactions, timestamp_col: str) -> np.ndarray:
+def _times(data: Any, timestamp_col: str) -> np.ndarray:
     if isinstance(data, Interactions):
         if data.timestamps is None:
             raise DataError("this split needs timestamps; the interactions have none")
         return np.asarray(data.timestamps)
-    if timestamp_col not in data.columns:
-        raise DataError(
-            f"this split needs a {timestamp_col!r} column; received columns {list(data.columns)}"
-        )
-    values = data[timestamp_col].to_numpy()
+    values = _column(data, timestamp_col, " (this split needs timestamps)")
     if values.dtype.kind == "M":
         return values.astype("datetime64[ns]").astype(np.int64)
     return values.astype(np.float64)
 
 
-@overload
-def _apply(data: pd.DataFrame, test_mask: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]: ...
-@overload
-def _apply(data: Interactions, test_mask: np.ndarray) -> tuple[Interactions, Interactions]: ...
-def _apply(data: Any, test_mask: np.ndarray) -> tuple[Any, Any]:
+def _apply(data: D, test_mask: np.ndarray) -> tuple[D, D]:
+    """(train, test): the rows outside and inside ``test_mask``, of ``data``'s kind."""
+    parts: Any
     if isinstance(data, Interactions):
         if test_mask.all() or not test_mask.any():
             raise DataError("this split leaves the train or the test part empty")
-        return data.select(~test_mask), data.select(test_mask)
-    return data[~test_mask], data[test_mask]
-
-
-def _check_data(data: Any) -> None:
-    if not isinstance(data, pd.DataFrame | Interactions):
-        raise DataError(
-            f"expected a pandas DataFrame or Interactions, received {type(data).__name__}"
+        parts = data.select(~test_mask), data.select(test_mask)
+    elif isinstance(data, pd.DataFrame):
+        parts = data[~test_mask], data[test_mask]
+    elif isinstance(data, Mapping):
+        parts = tuple(
+            {k: np.asarray(v)[m] for k, v in data.items()} for m in (~test_mask, test_mask)
         )
-    if _n_rows(data) == 0:
-        raise DataError("expected at least one interaction, received none")
+    elif type(data).__module__.split(".")[0] == "pyarrow":
+        import pyarrow as pa
+
+        table: Any = data
+        parts = table.filter(pa.array(~test_mask)), table.filter(pa.array(test_mask))
+    else:  # polars
+        frame: Any = data
+        parts = frame.filter(~test_mask), frame.filter(test_mask)
+    return cast("tuple[D, D]", parts)
 
 
 def _rank_within_user(users: np.ndarray, primary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +159,7 @@ def random_split(
         >>> len(train), len(test)
         (3, 2)
     """
-    _check_data(data)
+    data = _prepare(data)
     test_size = check_fraction(test_size, "test_size")
     n = _n_rows(data)
     n_test = min(n - 1, max(1, math.ceil(test_size * n))) if n > 1 else 0
@@ -139,7 +180,7 @@ def holdout_per_user(
 ) -> tuple[D, D]:
     """For each user, a random ``test_size`` share (a float in (0, 1)) or count (an
     int >= 1) of their rows goes to test, keeping at least ``min_train`` in train."""
-    _check_data(data)
+    data = _prepare(data)
     min_train = check_non_negative_int(min_train, "min_train")
     users = _user_indices(data, user_col)
     rng = check_random_state(random_state)
@@ -162,7 +203,7 @@ def leave_last_out(
 ) -> tuple[D, D]:
     """Each user's ``n`` latest rows by timestamp go to test (ties: later rows first),
     keeping at least ``min_train`` rows in train."""
-    _check_data(data)
+    data = _prepare(data)
     n = check_positive_int(n, "n")
     min_train = check_non_negative_int(min_train, "min_train")
     users = _user_indices(data, user_col)
@@ -185,7 +226,7 @@ def temporal_split(
 ) -> tuple[D, D]:
     """Rows at or after a global time cut go to test. The cut is ``cutoff`` when
     given, else the time that leaves about ``test_size`` of the rows after it."""
-    _check_data(data)
+    data = _prepare(data)
     times = _times(data, timestamp_col)
     if cutoff is None:
         if test_size is None:
@@ -201,7 +242,7 @@ def kfold(
     data: D, n_splits: int = 5, *, random_state: int | None = DEFAULT_SEED
 ) -> Iterator[tuple[D, D]]:
     """``n_splits`` (train, test) pairs; each row is in exactly one test fold."""
-    _check_data(data)
+    data = _prepare(data)
     n_splits = check_positive_int(n_splits, "n_splits")
     if n_splits < 2 or n_splits > _n_rows(data):
         raise ParameterError(
@@ -216,25 +257,37 @@ def kfold(
 
 Splitter = Callable[..., tuple[Any, Any]]
 
-#: Single-split protocols by name (``kfold`` yields several: call it directly).
+
+def kfold_split(
+    data: D,
+    n_splits: int = 5,
+    *,
+    fold: int = 0,
+    random_state: int | None = DEFAULT_SEED,
+) -> tuple[D, D]:
+    """Fold ``fold`` (0-based) of :func:`kfold`: its (train, test) pair."""
+    fold = check_non_negative_int(fold, "fold")
+    n_splits = check_positive_int(n_splits, "n_splits")
+    if fold >= n_splits:
+        raise ParameterError(f"fold: expected an integer in [0, {n_splits - 1}], received {fold}")
+    for i, parts in enumerate(kfold(data, n_splits, random_state=random_state)):
+        if i == fold:
+            return parts
+    raise AssertionError("unreachable: kfold yields n_splits folds")
+
+
+#: Protocols by name; ``kfold`` gives one fold (``fold=``, ``n_splits=``).
 PROTOCOLS: dict[str, Splitter] = {
     "random": random_split,
     "user-holdout": holdout_per_user,
     "leave-last-out": leave_last_out,
     "temporal": temporal_split,
+    "kfold": kfold_split,
 }
 
 
-@overload
-def split(
-    data: pd.DataFrame, protocol: str = ..., **kwargs: Any
-) -> tuple[pd.DataFrame, pd.DataFrame]: ...
-@overload
-def split(
-    data: Interactions, protocol: str = ..., **kwargs: Any
-) -> tuple[Interactions, Interactions]: ...
-def split(data: Any, protocol: str = "random", **kwargs: Any) -> tuple[Any, Any]:
-    """Splits by protocol name (see the module docs).
+def split(data: D, protocol: str = "random", **kwargs: Any) -> tuple[D, D]:
+    """Splits by protocol name (see the module docs); ``kwargs`` go to the splitter.
 
     Example:
         >>> df = pd.DataFrame({"user_id": [1, 1, 2, 2], "item_id": [1, 2, 1, 2],
@@ -242,11 +295,16 @@ def split(data: Any, protocol: str = "random", **kwargs: Any) -> tuple[Any, Any]
         >>> train, test = split(df, "leave-last-out")
         >>> test["item_id"].tolist()
         [2, 2]
+        >>> train, test = split(df, "kfold", n_splits=2, fold=1)
+        >>> len(train), len(test)
+        (2, 2)
     """
     if protocol not in PROTOCOLS:
-        known = ", ".join([*PROTOCOLS, "kfold (call kfold())"])
-        raise ParameterError(f"protocol: expected one of {known}; received {protocol!r}")
-    return PROTOCOLS[protocol](data, **kwargs)
+        raise ParameterError(
+            f"protocol: expected one of {', '.join(PROTOCOLS)}; received {protocol!r}"
+        )
+    parts: tuple[D, D] = PROTOCOLS[protocol](data, **kwargs)
+    return parts
 
 
 __all__ = [
@@ -254,6 +312,7 @@ __all__ = [
     "PROTOCOLS",
     "holdout_per_user",
     "kfold",
+    "kfold_split",
     "leave_last_out",
     "random_split",
     "split",

@@ -20,15 +20,26 @@ from recommender_systems.cli._common import (
 )
 from recommender_systems.evaluation import ALL_METRICS, DEFAULT_METRICS, Evaluation, evaluate
 from recommender_systems.registry import get_algorithm
-from recommender_systems.split import DEFAULT_SEED, random_split
+from recommender_systems.split import DEFAULT_SEED, PROTOCOLS, split
+
+#: Which of the command's split options each protocol takes.
+_PROTOCOL_OPTIONS: dict[str, tuple[str, ...]] = {
+    "random": ("test_size", "random_state"),
+    "user-holdout": ("test_size", "random_state"),
+    "leave-last-out": (),
+    "temporal": ("test_size",),
+    "kfold": ("n_splits", "fold", "random_state"),
+}
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "evaluate",
-        help="fit on a random split (or load a model) and print precision, recall, MAP, ...",
-        description="Fits --algo on a random row split and evaluates its top-k lists on the "
-        "rest; or evaluates a saved --model on the interactions in --test FILE.",
+        help="fit on a split (or load a model) and print precision, recall, MAP, ...",
+        description="Fits --algo on the training part of a split (--protocol; the default is "
+        "the original random row split) and evaluates its top-k lists on the rest; or "
+        "evaluates a saved --model on the interactions in --test FILE.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--algo", help="algorithm name (see 'recsys list-algos')")
@@ -37,15 +48,34 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_import_option(parser)
     add_data_options(parser)
     add_param_option(parser)
-    parser.add_argument("--k", type=int, default=10, help="list length (default 10)")
-    parser.add_argument("--test-size", type=float, default=0.2, help="test share (default 0.2)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="split seed")
+    parser.add_argument("--k", type=int, default=10, help="list length (the metrics' cut-off)")
+    parser.add_argument(
+        "--protocol",
+        choices=tuple(PROTOCOLS),
+        default="random",
+        help="how to split the data (see docs/evaluation.md)",
+    )
+    parser.add_argument(
+        "--test-size", type=float, default=0.2, help="test share (random, user-holdout, temporal)"
+    )
+    parser.add_argument(
+        "--random-state",
+        "--seed",
+        dest="random_state",
+        type=int,
+        default=DEFAULT_SEED,
+        help="split seed (random, user-holdout, kfold)",
+    )
+    parser.add_argument("--n-splits", type=int, default=5, help="folds (kfold)")
+    parser.add_argument("--fold", type=int, default=0, help="which fold is the test part (kfold)")
     parser.add_argument(
         "--metrics",
         default=",".join(DEFAULT_METRICS),
         help=f"comma-separated, from: {', '.join(ALL_METRICS)}",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="how to print the results"
+    )
     parser.set_defaults(run=run)
 
 
@@ -58,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     algorithm = get_algorithm(args.algo)
     model = algorithm.create(**parse_params(args.param, algorithm.cls))
     frame = load_frame(args)
-    train, test = random_split(frame, args.test_size, random_state=args.seed)
+    options = {name: getattr(args, name) for name in _PROTOCOL_OPTIONS[args.protocol]}
+    train, test = split(frame, args.protocol, **options)
     started = time.perf_counter()
     model.fit(train)
     fit_seconds = time.perf_counter() - started
@@ -68,15 +99,17 @@ def run(args: argparse.Namespace) -> int:
         "algorithm": args.algo,
         "params": model.get_params(),
         "data": source,
-        "test_size": args.test_size,
-        "seed": args.seed,
+        "protocol": args.protocol,
+        **options,
         "k": args.k,
         "users": result.n_users,
         "fit_seconds": round(fit_seconds, 4),
     }
     header = [
         f"algorithm: {model!r}",
-        f"data: {source}  (random split, test_size={args.test_size}, seed={args.seed})",
+        f"data: {source}  ({args.protocol} split"
+        + "".join(f", {name}={value}" for name, value in options.items())
+        + ")",
         f"fit seconds: {fit_seconds:.3f}",
     ]
     return show(args, report, header, result)
