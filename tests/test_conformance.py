@@ -396,3 +396,16 @@ def test_learns_an_obviously_learnable_pattern(name: str) -> None:
     else:
         frame, best = ladder()
         assert model.fit(frame).recommend("probe", n=1) == [best]
+
+
+@names
+def test_fit_takes_other_column_names(name: str, synthetic: pd.DataFrame) -> None:
+    renamed = synthetic.rename(columns={"user_id": "user", "item_id": "item", "rating": "stars"})
+    model = make(name).fit(renamed, user_col="user", item_col="item", rating_col="stars")
+    reference = make(name).fit(synthetic)
+    users = synthetic["user_id"].unique()[:5].tolist()
+    assert (
+        model.recommend_batch(users, 5).to_lists() == reference.recommend_batch(users, 5).to_lists()
+    )
+    with pytest.raises(DataError, match=r"missing column 'user_id'.*user_col="):
+        make(name).fit(renamed)

@@ -70,11 +70,18 @@ class Recommender(Estimator, abc.ABC):
         self,
         data: Any,
         *,
+        user_col: str | None = None,
+        item_col: str | None = None,
+        rating_col: str | None = None,
+        timestamp_col: str | None = None,
         progress: bool | None = None,
         callback: EpochCallback | None = None,
     ) -> Self:
-        """Trains on ``data``: :class:`Interactions`, a DataFrame with ``user_id``,
-        ``item_id`` [, ``rating``] columns, or a path to a CSV/Parquet file.
+        """Trains on ``data``: :class:`Interactions`, a table (pandas or polars
+        DataFrame, Arrow table, dict of columns) with ``user_id``, ``item_id``
+        [, ``rating``, ``timestamp``] columns, a SciPy sparse matrix, or a path to a
+        CSV/Parquet file. ``user_col=`` and the other ``*_col`` arguments name
+        columns called otherwise.
 
         Hyperparameters are validated first (:class:`~recommender_systems.errors.ParameterError`).
         Iterative models show a progress bar when ``progress`` is true (default: as
@@ -84,7 +91,17 @@ class Recommender(Estimator, abc.ABC):
         (fitted or not), so a failed re-fit never loses a working model.
         """
         self._validate_params()
-        interactions = as_interactions(data)
+        columns = {
+            name: value
+            for name, value in (
+                ("user_col", user_col),
+                ("item_col", item_col),
+                ("rating_col", rating_col),
+                ("timestamp_col", timestamp_col),
+            )
+            if value is not None
+        }
+        interactions = as_interactions(data, **columns)
         previous = fitted_state(self)
         self._reset()
         self._training = Training(progress, callback)

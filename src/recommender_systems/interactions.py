@@ -248,7 +248,9 @@ class Interactions:
             if col not in columns:
                 raise DataError(
                     f"missing column {col!r}: expected columns {user_col!r}, {item_col!r} "
-                    f"[, {rating_col!r}][, {timestamp_col!r}]; received {sorted(columns)}"
+                    f"[, {rating_col!r}][, {timestamp_col!r}]; received {sorted(columns)}. "
+                    "Name yours with user_col=, item_col=, rating_col=, timestamp_col= "
+                    "(model.fit(df, user_col=...) or Interactions.from_frame(df, user_col=...))"
                 )
         rating_col = _optional_column(columns, rating_col, RATING_COL)
         timestamp_col = _optional_column(columns, timestamp_col, TIMESTAMP_COL)
@@ -335,13 +337,18 @@ class Interactions:
 
 
 def as_interactions(data: Any, **kwargs: Any) -> Interactions:
-    """``data`` if it is already :class:`Interactions`, else ``Interactions.from_frame(data)``."""
-    if isinstance(data, Interactions):
-        return data
+    """``data`` if it is already :class:`Interactions`, else ``Interactions.from_frame(data)``
+    (or ``from_file`` for a path, ``from_sparse`` for a SciPy matrix); ``kwargs`` name
+    the columns of a table or file."""
+    if isinstance(data, Interactions) or sp.issparse(data):
+        if kwargs:
+            raise DataError(
+                f"{', '.join(kwargs)}: column names apply to a table or a file, not to "
+                f"{type(data).__name__}"
+            )
+        return data if isinstance(data, Interactions) else Interactions.from_sparse(data)
     if isinstance(data, str | os.PathLike):
         return Interactions.from_file(data, **kwargs)
-    if sp.issparse(data):
-        return Interactions.from_sparse(data)
     return Interactions.from_frame(data, **kwargs)
 
 
