@@ -112,12 +112,21 @@ def test_recommend_prints_rank_and_item(
     assert [line.split("\t")[0] for line in lines] == ["1", "2", "3"]
 
 
-def test_unknown_user_exits_1(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert (
-        main(["recommend", "--algo", "most-popular", "--data", str(data_file), "--user", "999999"])
-        == 1
-    )
-    assert "unknown user" in capsys.readouterr().err
+def test_unknown_user_follows_the_one_rule(
+    data_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The same rule as in Python and the server: the model's own, unless overridden.
+    base = ["recommend", "--data", str(data_file), "--user", "999999", "--n", "3"]
+    assert main([*base, "--algo", "most-popular"]) == 0  # a baseline: its ranking
+    out = capsys.readouterr()
+    assert len(out.out.splitlines()) == 3 and "unknown to the model (gets: popular)" in out.err
+    assert main([*base, "--algo", "item-knn"]) == 0  # personalised: nothing
+    out = capsys.readouterr()
+    assert out.out == "" and "(gets: empty)" in out.err
+    assert main([*base, "--algo", "item-knn", "--unknown-users", "popular"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    assert main([*base, "--algo", "most-popular", "--unknown-users", "raise"]) == 1
+    assert "unknown user '999999'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -341,11 +350,28 @@ def test_model_command_errors_are_one_line(
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
 
 
-def test_unknown_user_with_a_model_exits_1(
+def test_unknown_user_with_a_model_follows_the_one_rule(
     model_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["recommend", "--model", str(model_file), "--user", "999999"]) == 1
+    assert main(["recommend", "--model", str(model_file), "--user", "999999", "--unknown-users",
+                 "raise"]) == 1  # fmt: skip
     assert "unknown user" in capsys.readouterr().err
+    assert main(["recommend", "--model", str(model_file), "--user", "999999", "--format",
+                 "json"]) == 0  # fmt: skip
+    assert "unknown to the model" in capsys.readouterr().err
+
+
+def test_output_format_follows_the_suffix(
+    data_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = tmp_path / "users.txt"
+    users.write_text("1\n2\n")
+    base = ["recommend", "--algo", "most-popular", "--data", str(data_file), "--users", str(users)]
+    assert main([*base, "--output", str(tmp_path / "recs.parquet")]) == 0
+    assert len(pd.read_parquet(tmp_path / "recs.parquet")) == 20
+    assert main([*base, "--output", str(tmp_path / "recs.txt")]) == 2
+    assert "expected a .csv, .parquet or .pq file name" in capsys.readouterr().err
+    assert not (tmp_path / "recs.txt").exists()
 
 
 def test_param_values_follow_the_declaration(capsys: pytest.CaptureFixture[str]) -> None:

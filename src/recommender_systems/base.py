@@ -158,8 +158,10 @@ class Recommender(Estimator, abc.ABC):
         raise NotSupportedError(f"{type(self).__name__} has no item similarities")
 
     def _fallback_scores(self) -> np.ndarray:
-        """The non-personalised ranking for unknown users: popularity by default."""
-        return self.item_popularity_
+        """The non-personalised ranking for unknown users: by default the share of
+        training users who have each item (a number in [0, 1], whatever the model's
+        own score scale)."""
+        return self.item_popularity_ / np.float32(max(1, len(self.user_ids_)))
 
     def _top_candidates(
         self,
@@ -222,8 +224,10 @@ class Recommender(Estimator, abc.ABC):
         exclude_seen: bool = True,
         items: Iterable[Any] | None = None,
         exclude: Iterable[Any] | None = None,
+        unknown: UnknownUsers | None = None,
     ) -> list[Any]:
-        """The top ``n`` item ids for ``user``, best first.
+        """The top ``n`` item ids for ``user``, best first. A user unseen in training
+        gets what ``unknown`` says, by default the model's :attr:`unknown_users`.
 
         Example:
             >>> import pandas as pd
@@ -233,7 +237,12 @@ class Recommender(Estimator, abc.ABC):
             ['b', 'c']
         """
         batch = self.recommend_batch(
-            query.one_id(user), n, exclude_seen=exclude_seen, items=items, exclude=exclude
+            query.one_id(user),
+            n,
+            exclude_seen=exclude_seen,
+            items=items,
+            exclude=exclude,
+            unknown=unknown,
         )
         return batch.to_lists()[0]
 

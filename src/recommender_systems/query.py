@@ -9,8 +9,14 @@ The documented behaviours, the same for every model:
 
 - **Unknown user**: what a user unseen in training gets is an :data:`UnknownUsers`
   policy: ``"empty"`` (no recommendations), ``"popular"`` (the model's
-  non-personalised ranking) or ``"raise"``
-  (:class:`~recommender_systems.errors.UnknownUserError`).
+  non-personalised ranking, with its own scores: for most models the share of
+  training users who have the item) or ``"raise"``
+  (:class:`~recommender_systems.errors.UnknownUserError`). The one rule, the
+  same in Python, on the command line and in the server: each model has a
+  default (``Recommender.unknown_users``: ``"empty"`` for personalised models,
+  ``"popular"`` for the baselines), which a call (``unknown=``), a command
+  (``--unknown-users``) or a server (``recsys serve --unknown-users``) may
+  override.
 - **n**: an integer ``>= 1`` (else :class:`~recommender_systems.errors.ParameterError`);
   asking for more than can be recommended returns what there is.
 - **items=**: restricts candidates; an unknown id raises

@@ -19,6 +19,7 @@ from recommender_systems.hyperparameters import Hyperparameter, declared
 from recommender_systems.idmap import IdMap
 from recommender_systems.interactions import Interactions
 from recommender_systems.persistence import load
+from recommender_systems.query import UNKNOWN_USERS, UnknownUsers
 
 
 class CliError(Exception):
@@ -109,6 +110,26 @@ def parse_params(pairs: list[str], cls: type[Recommender] | None = None) -> dict
     return params
 
 
+def add_unknown_users_option(parser: argparse.ArgumentParser) -> None:
+    """``--unknown-users``: the one unknown-user rule (recommender_systems.query)."""
+    parser.add_argument(
+        "--unknown-users",
+        choices=("model", *UNKNOWN_USERS),
+        default="model",
+        help="what a user unseen in training gets: the model's own rule ('empty' for "
+        "personalised models, 'popular' for the baselines), an empty list, the popularity "
+        "ranking, or an error (exit status 1)",
+    )
+
+
+def unknown_users_policy(args: argparse.Namespace, model: Recommender) -> UnknownUsers:
+    """The policy ``--unknown-users`` chose for ``model``."""
+    chosen: UnknownUsers = (
+        model.unknown_users if args.unknown_users == "model" else args.unknown_users
+    )
+    return chosen
+
+
 def parse_id(text: str, ids: IdMap) -> Any:
     """A command-line id as the model's id type (an int when the model's ids are ints)."""
     return ids.coerce(text)
@@ -170,10 +191,18 @@ def read_user_ids(path: str, ids: IdMap) -> np.ndarray:
 
 
 def write_table(frame: pd.DataFrame, path: str | None) -> None:
-    """Writes ``frame`` as Parquet (``.parquet``) or CSV (any other name; stdout if None)."""
+    """Writes ``frame`` as Parquet (``.parquet``, ``.pq``) or CSV (``.csv``), by the
+    file's suffix (stdout, as CSV, if None); any other suffix is refused."""
     if path is None:
         frame.to_csv(sys.stdout, index=False)
-    elif Path(path).suffix.lower() in (".parquet", ".pq"):
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix in (".parquet", ".pq"):
         frame.to_parquet(path, index=False)
-    else:
+    elif suffix == ".csv":
         frame.to_csv(path, index=False)
+    else:
+        raise CliError(
+            f"--output {path}: expected a .csv, .parquet or .pq file name, received the "
+            f"suffix {suffix or '(none)'!r}"
+        )

@@ -19,11 +19,13 @@ from recommender_systems.cli._common import (
     add_data_options,
     add_import_option,
     add_param_option,
+    add_unknown_users_option,
     load_frame,
     load_model,
     parse_id,
     parse_params,
     read_user_ids,
+    unknown_users_policy,
     write_table,
 )
 from recommender_systems.registry import get_algorithm
@@ -36,6 +38,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Uses a saved --model, or fits --algo on the whole dataset, and prints "
         "the top-n items for --user (text: rank<TAB>item_id lines) or writes them for every "
         "user in --users FILE.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="a model file written by 'recsys fit'")
@@ -45,14 +48,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     who.add_argument(
         "--users", metavar="FILE", help="user ids: a CSV/Parquet user_id column, or one per line"
     )
-    parser.add_argument("--n", type=int, default=10, help="how many items (default 10)")
+    parser.add_argument("--n", type=int, default=10, help="how many items")
+    add_unknown_users_option(parser)
     parser.add_argument(
-        "--format", choices=("text", "json", "csv"), default="text", help="output for --user"
+        "--format",
+        choices=("text", "json", "csv"),
+        default="text",
+        help="output for --user: rank<TAB>item_id lines, one JSON object, or CSV",
     )
     parser.add_argument(
         "--output",
         default=None,
-        help="for --users: a .csv or .parquet file (default: CSV on stdout)",
+        help="for --users: a .csv or .parquet file (by its suffix; default: CSV on stdout)",
     )
     add_import_option(parser)
     add_data_options(parser)
@@ -71,22 +78,27 @@ def model_from(args: argparse.Namespace) -> Recommender:
 
 def run(args: argparse.Namespace) -> int:
     model = model_from(args)
+    policy = unknown_users_policy(args, model)
     if args.users is not None:
         users = read_user_ids(args.users, model.user_ids_)
-        recs = model.recommend_batch(users, args.n)
+        recs = model.recommend_batch(users, args.n, unknown=policy)
         unknown = int((model.user_ids_.to_index(users, missing="ignore") < 0).sum())
         if unknown:
             print(
                 f"recsys: {unknown} of {users.size} users are unknown to the model "
-                f"(they get: {model.unknown_users})",
+                f"(they get: {policy})",
                 file=sys.stderr,
             )
         write_table(recs.to_frame(), args.output)
         return 0
     user = parse_id(args.user, model.user_ids_)
     if user not in model.user_ids_:
-        raise CliError(f"unknown user {args.user!r}: not in the model's training data", 1)
-    recs = model.recommend_batch(np.asarray([user]), args.n)
+        if policy == "raise":
+            raise CliError(f"unknown user {args.user!r}: not in the model's training data", 1)
+        print(
+            f"recsys: user {args.user!r} is unknown to the model (gets: {policy})", file=sys.stderr
+        )
+    recs = model.recommend_batch(np.asarray([user]), args.n, unknown=policy)
     frame = recs.to_frame()
     if args.format == "json":
         report = {"user_id": user, "items": frame["item_id"].tolist(),
