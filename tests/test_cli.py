@@ -216,11 +216,13 @@ def test_fit_turns_progress_on(
         return real_fit(self, data, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(MostPopular, "fit", spy)
-    out = str(tmp_path / "m")
-    assert main(["fit", "--algo", "most-popular", "--data", str(data_file), "--out", out]) == 0
-    assert main(["fit", "--algo", "most-popular", "--data", str(data_file), "--out", out,
-                 "--quiet"]) == 0  # fmt: skip
-    assert seen == [True, False]
+    argv = ["fit", "--algo", "most-popular", "--data", str(data_file), "--out", str(tmp_path / "m")]
+    assert main(argv) == 0  # standard error is captured, not a terminal: no bar
+    assert main([*argv, "--progress"]) == 0
+    assert main([*argv, "--progress", "--quiet"]) == 0
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(argv) == 0
+    assert seen == [False, True, False, True]
 
 
 def test_recommend_from_a_model_in_every_format(
@@ -430,3 +432,10 @@ def test_evaluate_protocols_by_name(
         train, test = split.split(frame, protocol, **options)
         expected = evaluate(MostPopular(), train, test, k=10)
         assert report["metrics"]["ndcg@10"] == pytest.approx(expected["ndcg@10"]), protocol
+
+
+def test_warnings_are_one_clean_line(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["evaluate", "--algo", "item-knn", "--data", str(data_file), "--param", "k=5"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["recsys: warning: ItemKNN: 'k' is deprecated, use 'n_neighbors' (same meaning)"]

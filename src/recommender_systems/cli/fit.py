@@ -27,6 +27,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_data_options(parser)
     add_param_option(parser)
     parser.add_argument("--out", required=True, help="where to write the model file")
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="show the progress bar even when standard error is not a terminal",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     parser.set_defaults(run=run)
 
@@ -36,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     model = algorithm.create(**parse_params(args.param, algorithm.cls))
     frame = load_frame(args)
     started = time.perf_counter()
-    with show_progress(not args.quiet):
+    # A bar's carriage returns only make sense on a terminal, not in a log file.
+    with show_progress(not args.quiet and (args.progress or sys.stderr.isatty())):
         model.fit(frame)
     seconds = time.perf_counter() - started
     path = model.save(args.out)
