@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from recommender_systems import metrics as m
 from recommender_systems._validation import check_choice, check_positive_int
 from recommender_systems.base import Recommender
+from recommender_systems.idmap import IdMap
 from recommender_systems.interactions import as_interactions
 from recommender_systems.kernels import topk
 
@@ -82,6 +84,7 @@ def evaluate(
 
     Example:
         >>> import pandas as pd
+import scipy.sparse as sp
         >>> from recommender_systems import MostPopular
         >>> train = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 1]})
         >>> test = pd.DataFrame({"user_id": [2], "item_id": [2]})
@@ -99,45 +102,75 @@ def evaluate(
         model.fit(train)
     test_data = as_interactions(test)
 
-    relevant = test_data.matrix.copy()
-    if relevance_threshold is not None:
-        relevant.data = (relevant.data >= relevance_threshold).astype(np.float32)
-        relevant.eliminate_zeros()
+    relevant = relevant_rows(test_data.matrix, relevance_threshold)
     n_relevant_all = np.diff(relevant.indptr)
     evaluated = np.flatnonzero(n_relevant_all > 0)
     users = test_data.user_ids.ids[evaluated]
-    recs = model.recommend_batch(users, k, exclude_seen=exclude_seen)
-    indices = recs.item_indices
-
-    n_items = len(model.item_ids_)
-    item_index = model.item_ids_.to_index(test_data.item_ids.ids, missing="ignore")
-    # Test items the model does not know get indices past its catalogue: still relevant.
-    item_index = np.where(item_index >= 0, item_index, n_items + np.arange(item_index.size))
-    sub = relevant[evaluated].tocoo()
-    hits = m.hit_matrix(indices, sub.row, item_index[sub.col])
-    n_relevant = n_relevant_all[evaluated]
-
-    per_user_values: dict[str, np.ndarray] = {}
+    per_user_values, indices = per_user_metrics(
+        model, users, relevant[evaluated], test_data.item_ids, k, metrics, exclude_seen
+    )
     values: dict[str, float] = {}
     for name in metrics:
         key = f"{name}@{k}"
-        if name in m.RANK_METRICS:
-            per_user_values[key] = m.RANK_METRICS[name](hits, n_relevant, k)
-        elif name == "coverage":
-            values[key] = m.coverage(indices, n_items)
-            continue
-        elif name == "novelty":
-            per_user_values[key] = m.novelty(indices, model.item_popularity_, len(model.user_ids_))
-        elif name == "diversity":
-            per_user_values[key] = m.intra_list_diversity(indices, model.user_items_.T)
-        else:  # serendipity
-            popular, _ = topk(model.item_popularity_[None, :], k)
-            expected = np.zeros(n_items, dtype=bool)
-            expected[popular[popular >= 0]] = True
-            per_user_values[key] = m.serendipity(hits, indices, expected, k)
-        values[key] = float(per_user_values[key].mean()) if evaluated.size else 0.0
+        if name == "coverage":
+            values[key] = m.coverage(indices, len(model.item_ids_))
+        else:
+            values[key] = float(per_user_values[key].mean()) if evaluated.size else 0.0
     ordered = {f"{name}@{k}": values[f"{name}@{k}"] for name in metrics}
     table = None
     if per_user:
+        n_relevant = n_relevant_all[evaluated]
         table = pd.DataFrame({"user_id": users, "n_relevant": n_relevant, **per_user_values})
     return Evaluation(metric_values=ordered, k=k, n_users=int(evaluated.size), per_user=table)
+
+
+def relevant_rows(matrix: sp.csr_matrix, relevance_threshold: float | None) -> sp.csr_matrix:
+    """The relevant test interactions: every stored value, or only those at or above
+    ``relevance_threshold``."""
+    relevant = matrix.copy()
+    if relevance_threshold is not None:
+        relevant.data = (relevant.data >= relevance_threshold).astype(np.float32)
+        relevant.eliminate_zeros()
+    return relevant
+
+
+def per_user_metrics(
+    model: Recommender,
+    users: np.ndarray,
+    relevant: sp.csr_matrix,
+    test_items: IdMap,
+    k: int,
+    metrics: Sequence[str],
+    exclude_seen: bool = True,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per-user values (``"ndcg@10"`` -> one value per user) of every metric but
+    coverage for the test ``users`` (external ids), whose relevant items are the rows
+    of ``relevant`` (columns: ``test_items``); and the users' top-k item indices.
+
+    Users are independent here, so blocks of them give the same values as all at
+    once (the distributed evaluation relies on it).
+    """
+    indices = model.recommend_batch(users, k, exclude_seen=exclude_seen).item_indices
+    n_items = len(model.item_ids_)
+    item_index = model.item_ids_.to_index(test_items.ids, missing="ignore")
+    # Test items the model does not know get indices past its catalogue: still relevant.
+    item_index = np.where(item_index >= 0, item_index, n_items + np.arange(item_index.size))
+    sub = relevant.tocoo()
+    hits = m.hit_matrix(indices, sub.row, item_index[sub.col])
+    n_relevant = np.diff(relevant.indptr)
+
+    values: dict[str, np.ndarray] = {}
+    for name in metrics:
+        key = f"{name}@{k}"
+        if name in m.RANK_METRICS:
+            values[key] = m.RANK_METRICS[name](hits, n_relevant, k)
+        elif name == "novelty":
+            values[key] = m.novelty(indices, model.item_popularity_, len(model.user_ids_))
+        elif name == "diversity":
+            values[key] = m.intra_list_diversity(indices, model.user_items_.T)
+        elif name == "serendipity":
+            popular, _ = topk(model.item_popularity_[None, :], k)
+            expected = np.zeros(n_items, dtype=bool)
+            expected[popular[popular >= 0]] = True
+            values[key] = m.serendipity(hits, indices, expected, k)
+    return values, indices
