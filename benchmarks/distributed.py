@@ -50,7 +50,13 @@ def main(sizes: list[int]) -> None:
             for _ in range(ROUNDS):
                 for engine in runs:
                     runs[engine].append(run_engine(engine, Path(folder)))
-            rows.append(summarise(size, seconds, runs))
+            summary = summarise(size, seconds, runs)
+            # The same data with twice the factors, locally: separates the cost that
+            # grows with k (per interaction) from the one that grows with k² (per row),
+            # for the scaling model in docs/decisions.
+            wide = [run_engine("local", Path(folder), 2 * FACTORS) for _ in range(ROUNDS)]
+            summary["local_wide"] = statistics.median(t for r in wide for t in r["epochs"][1:])
+            rows.append(summary)
     write_result("distributed.md", report(rows))
     print(report(rows))
 
@@ -65,16 +71,17 @@ def write_dataset(size: int, folder: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_engine(engine: str, folder: Path) -> dict[str, Any]:
+def run_engine(engine: str, folder: Path, factors: int = FACTORS) -> dict[str, Any]:
     """One engine's run in a fresh process (its peak memory is its own)."""
-    command = [sys.executable, "-m", "benchmarks.distributed", "--run", engine, str(folder)]
+    command = [sys.executable, "-m", "benchmarks.distributed", "--run", engine, str(folder),
+               str(factors)]  # fmt: skip
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
 # ------------------------------------------------------------------ one engine
-def run_local(folder: Path) -> dict[str, Any]:
+def run_local(folder: Path, factors: int) -> dict[str, Any]:
     import pandas as pd
 
     from recommender_systems import ALS, Interactions
@@ -83,13 +90,18 @@ def run_local(folder: Path) -> dict[str, Any]:
     data = Interactions.from_frame(pd.read_parquet(folder))
     load = time.perf_counter() - start
     epochs: list[float] = []
-    model = ALS(n_factors=FACTORS, epochs=EPOCHS, n_threads=2, random_state=0)
+    model = ALS(n_factors=factors, epochs=EPOCHS, n_threads=2, random_state=0)
     model.fit(data, callback=lambda e: epochs.append(e.seconds))
-    return {"load": load, "epochs": epochs, "driver_mb": _peak_mb(), "workers_mb": [],
-            "factors": _checksum(model)}  # fmt: skip
+    return {
+        "load": load,
+        "epochs": epochs,
+        "driver_mb": _peak_mb(),
+        "workers_mb": [],
+        "factors": _checksum(model),
+    }
 
 
-def run_ray(folder: Path) -> dict[str, Any]:
+def run_ray(folder: Path, factors: int) -> dict[str, Any]:
     import ray
 
     from recommender_systems import ALS
@@ -102,14 +114,20 @@ def run_ray(folder: Path) -> dict[str, Any]:
         data = dist.read_interactions(folder, n_blocks=2)
         load = time.perf_counter() - start
         epochs: list[float] = []
-        model = ALS(n_factors=FACTORS, epochs=EPOCHS, n_threads=2, random_state=0)
+        model = ALS(n_factors=factors, epochs=EPOCHS, n_threads=2, random_state=0)
         dist.fit(model, data, callback=lambda e: epochs.append(e.seconds))
-        moved = bytes_per_iteration(data.n_users, data.n_items, FACTORS, len(data.users))
+        moved = bytes_per_iteration(data.n_users, data.n_items, factors, len(data.users))
         workers = _worker_peaks_mb()
     finally:
         ray.shutdown()
-    return {"load": load, "epochs": epochs, "driver_mb": _peak_mb(), "workers_mb": workers,
-            "factors": _checksum(model), "moved": moved}  # fmt: skip
+    return {
+        "load": load,
+        "epochs": epochs,
+        "driver_mb": _peak_mb(),
+        "workers_mb": workers,
+        "factors": _checksum(model),
+        "moved": moved,
+    }
 
 
 def bytes_per_iteration(n_users: int, n_items: int, k: int, n_blocks: int) -> dict[str, int]:
@@ -211,6 +229,11 @@ def report(rows: list[dict[str, Any]]) -> str:
         )
     lines += [
         "",
+        f"Local seconds per iteration with {2 * FACTORS} factors on the same data (for the "
+        "scaling model): " + ", ".join(f"{r['size']:,}: {r['local_wide']:.3f}" for r in rows) + ".",
+    ]
+    lines += [
+        "",
         "Bytes per ALS iteration in the distributed fit (from the array sizes):",
         "",
         "| interactions | written to the object store | broadcast (stacked factors + Gram) "
@@ -233,7 +256,8 @@ def report(rows: list[dict[str, Any]]) -> str:
         "",
         machine_summary(("recommender-systems", "numpy", "scipy", "ray")),
         "",
-        "Command: `python -m benchmarks.distributed " + " ".join(str(r["size"]) for r in rows)
+        "Command: `python -m benchmarks.distributed "
+        + " ".join(str(r["size"]) for r in rows)
         + "`",
         "",
     ]
@@ -243,6 +267,6 @@ def report(rows: list[dict[str, Any]]) -> str:
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--run":
         runner = run_local if sys.argv[2] == "local" else run_ray
-        print(json.dumps(runner(Path(sys.argv[3]))))
+        print(json.dumps(runner(Path(sys.argv[3]), int(sys.argv[4]))))
     else:
         main([int(a) for a in sys.argv[1:]] or [20_000_000])

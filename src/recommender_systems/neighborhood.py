@@ -171,9 +171,7 @@ def neighbours(
     Returns an ``n x n`` float32 CSR with at most ``n_neighbors`` entries per row, never the
     row itself, never an exact zero.
     """
-    operands = similarity_operands(
-        rows, similarity, shrink=shrink, bm25_k1=bm25_k1, bm25_b=bm25_b
-    )
+    operands = similarity_operands(rows, similarity, shrink=shrink, bm25_k1=bm25_k1, bm25_b=bm25_b)
     return operands.top_k(n_neighbors, n_threads)
 
 

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,11 @@ from tests.distributed.helpers import (  # noqa: E402
     write_parquet_dataset,
 )
 
-NODE = {"num_cpus": 1, "object_store_memory": 128 * 2**20, "node_ip_address": "127.0.0.1"}
+NODE: dict[str, Any] = {
+    "num_cpus": 1,
+    "object_store_memory": 128 * 2**20,
+    "node_ip_address": "127.0.0.1",
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -38,7 +43,7 @@ def two_nodes() -> Iterator[Cluster]:
     ray.data.DataContext.get_current().enable_progress_bars = False
     yield cluster
     ray.shutdown()
-    cluster.shutdown()
+    cluster.shutdown()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +52,9 @@ def log() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def blocks(log: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> dist.DistributedInteractions:
+def blocks(
+    log: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
+) -> dist.DistributedInteractions:
     return dist.read_interactions(write_parquet_dataset(log, tmp_path_factory.mktemp("log")))
 
 

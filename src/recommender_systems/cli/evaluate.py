@@ -120,8 +120,13 @@ def run_on_ray(args: argparse.Namespace, metrics: list[str]) -> int:
             item_col=args.item_col,
             rating_col=args.rating_col,
         )
-    report = {"model": args.model, "test": args.test, "k": args.k, "users": result.n_users,
-              "engine": "ray"}  # fmt: skip
+    report = {
+        "model": args.model,
+        "test": args.test,
+        "k": args.k,
+        "users": result.n_users,
+        "engine": "ray",
+    }
     header = [f"model: {args.model}", f"test: {args.test}  (engine: ray)"]
     return show(args, report, header, result)
 

@@ -48,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     if args.engine == "ray":
         module = distributed(args)
         with module.ray_session(args.address):
-            module.recommend_all(args.model, args.out, n=args.n, users=args.data,
-                                 user_col=args.user_col)  # fmt: skip
+            module.recommend_all(
+                args.model, args.out, n=args.n, users=args.data, user_col=args.user_col
+            )
     else:
         check_local(args)
         run_local(args)

@@ -31,11 +31,15 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         f"recommender_systems.distributed needs Ray: install it with {INSTALL_COMMAND}"
     ) from exc
 
-from recommender_systems.distributed._session import ray_session
-from recommender_systems.distributed.data import Blocks, DistributedInteractions, read_interactions
-from recommender_systems.distributed.evaluation import evaluate
-from recommender_systems.distributed.fitting import SUPPORTED_MODELS, fit
-from recommender_systems.distributed.scoring import recommend_all
+from recommender_systems.distributed._session import ray_session  # noqa: E402
+from recommender_systems.distributed.data import (  # noqa: E402
+    Blocks,
+    DistributedInteractions,
+    read_interactions,
+)
+from recommender_systems.distributed.evaluation import evaluate  # noqa: E402
+from recommender_systems.distributed.fitting import SUPPORTED_MODELS, fit  # noqa: E402
+from recommender_systems.distributed.scoring import recommend_all  # noqa: E402
 
 __all__ = [
     "INSTALL_COMMAND",

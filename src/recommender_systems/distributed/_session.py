@@ -11,13 +11,14 @@ from tqdm.auto import tqdm
 
 from recommender_systems.progress import Training
 
-
 #: Where a local Ray listens.
 LOOPBACK = "127.0.0.1"
 
 
 @contextmanager
-def ray_session(address: str | None = None, *, num_cpus: int | None = None, **init: Any) -> Iterator[None]:
+def ray_session(
+    address: str | None = None, *, num_cpus: int | None = None, **init: Any
+) -> Iterator[None]:
     """Runs the block with Ray: the cluster at ``address`` (``"auto"``, ``"ray://..."``,
     ``"HOST:PORT"``) or, without one, a local Ray with ``num_cpus`` CPUs (default: all),
     started here and shut down at the end. An already initialised Ray is used as it
@@ -42,7 +43,8 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None, **in
 
 def cluster_cpus() -> int:
     """The CPUs of the connected cluster (at least 1)."""
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+    resources = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    return max(1, int(resources.get("CPU", 1)))
 
 
 def wait_all(refs: Sequence[ray.ObjectRef[Any]], desc: str, progress: bool) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import glob
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ __all__ = [
     "Blocks",
     "DistributedInteractions",
     "balanced_bounds",
+    "distinct_ids",
     "parquet_paths",
     "read_interactions",
 ]
@@ -174,8 +176,8 @@ def read_interactions(
     dataset = dataset.select_columns(columns)
 
     tables = dataset.to_arrow_refs()  # the rows stay in the object store
-    user_ids, user_counts = _distinct_sorted(tables, user_col)
-    item_ids, item_counts = _distinct_sorted(tables, item_col)
+    user_ids, user_counts = distinct_ids(tables, user_col)
+    item_ids, item_counts = distinct_ids(tables, item_col)
     user_map, item_map = IdMap(user_ids, name=user_col), IdMap(item_ids, name=item_col)
     user_bounds = balanced_bounds(user_counts, n_blocks)
 
@@ -192,10 +194,16 @@ def read_interactions(
     item_map_ref = ray.put(item_map)
     user_refs = tuple(
         _user_block.remote(
-            start, stop, ids[0], item_map_ref, user_col, feedback, duplicates,
+            start,
+            stop,
+            ids[0],
+            item_map_ref,
+            user_col,
+            feedback,
+            duplicates,
             *(part[b] for part in pieces),
-        )  # fmt: skip
-        for b, (start, stop) in enumerate(zip(user_bounds[:-1], user_bounds[1:], strict=True))
+        )
+        for b, (start, stop) in enumerate(itertools.pairwise(user_bounds))
     )
     users = Blocks(user_bounds, user_refs, len(item_map))
     wait_all(user_refs, "user blocks", progress)
@@ -247,13 +255,15 @@ def balanced_bounds(counts: np.ndarray, n_blocks: int) -> np.ndarray:
     return np.unique(np.concatenate([[0], np.clip(cuts, 0, n), [n]])).astype(np.int64)
 
 
-def _distinct_sorted(tables: list[ray.ObjectRef[Any]], col: str) -> tuple[np.ndarray, np.ndarray]:
+def distinct_ids(tables: list[ray.ObjectRef[Any]], col: str) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values of ``col`` (validated as ids, sorted as ``IdMap.encode``
     sorts them) and how many rows hold each: distinct values per input block, then
     a tree of sorted merges, all in Ray tasks; only the result comes here."""
     parts = [_distinct.remote(table, col) for table in tables]
     while len(parts) > 1:
-        parts = [_merge_distinct.remote(*parts[i : i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
+        parts = [
+            _merge_distinct.remote(*parts[i : i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)
+        ]
     if not parts:
         raise DataError("expected at least one interaction, received an empty dataset")
     ids, counts = ray.get(parts[0])
@@ -283,8 +293,7 @@ def _merge_distinct(*parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, 
     kinds = {p[0].dtype.kind for p in kept}
     if len(kinds) > 1:
         raise DataError(
-            "ids: expected one type in every file (all integers or all strings), "
-            "received both"
+            "ids: expected one type in every file (all integers or all strings), received both"
         )
     values, inverse = np.unique(np.concatenate([p[0] for p in kept]), return_inverse=True)
     counts = np.bincount(inverse, weights=np.concatenate([p[1] for p in kept]))
@@ -311,7 +320,9 @@ def _split_rows(
     if rating_col is None:
         values = np.ones(table.num_rows, dtype=np.float32)
     else:
-        values = _finite_numbers(table.column(rating_col).to_numpy(zero_copy_only=False), rating_col)
+        values = _finite_numbers(
+            table.column(rating_col).to_numpy(zero_copy_only=False), rating_col
+        )
     block = np.searchsorted(user_bounds, users, side="right") - 1
     order = np.argsort(block, kind="stable")  # keeps the rows' order within a block
     cuts = np.searchsorted(block[order], np.arange(1, len(user_bounds) - 1))
@@ -341,8 +352,9 @@ def _user_block(
     """The CSR of users ``start:stop``, duplicates merged as ``Interactions`` merges them."""
     users, items, values = (np.concatenate([p[i] for p in parts]) for i in range(3))
     block_users = IdMap(user_ids[start:stop], name=user_col)
-    built = _build(users, items, values, None, block_users, item_map,
-                   feedback=feedback, duplicates=duplicates)  # fmt: skip
+    built = _build(
+        users, items, values, None, block_users, item_map, feedback=feedback, duplicates=duplicates
+    )
     return built.matrix
 
 
@@ -360,7 +372,7 @@ def _transpose(users: Blocks, item_bounds: np.ndarray, n_users: int, progress: b
     ]
     refs = tuple(
         _item_block.remote(int(stop - start), n_users, *(part[b] for part in pieces))
-        for b, (start, stop) in enumerate(zip(item_bounds[:-1], item_bounds[1:], strict=True))
+        for b, (start, stop) in enumerate(itertools.pairwise(item_bounds))
     )
     wait_all(refs, "item blocks", progress)
     return Blocks(item_bounds, refs, n_users)

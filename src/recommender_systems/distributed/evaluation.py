@@ -38,7 +38,7 @@ __all__ = ["evaluate"]
 
 def evaluate(
     model: str | os.PathLike[str],
-    test: str | Sequence[str] | DistributedInteractions,
+    test: str | os.PathLike[str] | Sequence[str] | DistributedInteractions,
     k: int = 10,
     metrics: Sequence[str] = DEFAULT_METRICS,
     *,
@@ -107,8 +107,13 @@ class _Evaluator:
         relevant = relevant_rows(relevant, relevance_threshold)
         evaluated = np.flatnonzero(np.diff(relevant.indptr) > 0)
         values, indices = per_user_metrics(
-            self.model, users[evaluated], relevant[evaluated], test_items, k, metrics,
+            self.model,
+            users[evaluated],
+            relevant[evaluated],
+            test_items,
+            k,
+            metrics,
             exclude_seen,
-        )  # fmt: skip
+        )
         sums = {key: float(v.sum()) for key, v in values.items()}
         return int(evaluated.size), sums, np.unique(indices[indices >= 0])

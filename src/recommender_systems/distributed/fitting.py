@@ -17,7 +17,7 @@ The result is an ordinary fitted model (it saves, loads, folds in and serves).
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import ray
@@ -72,7 +72,8 @@ def fit(
     if isinstance(model, ALS):
         state = _fit_als(model, data, threads, training)
     else:
-        state = _fit_neighbours(model, data, threads, training.progress)
+        neighbours = cast(ItemKNN | RP3beta, model)
+        state = _fit_neighbours(neighbours, data, threads, training.progress)
     model._reset()
     vars(model).update(state)
     return model
@@ -107,10 +108,28 @@ def _fit_als(
     item_reg = [_regularization.remote(solver_ref, b) for b in items.refs]
     progress = training.progress
     for _ in training.epochs(int(model.epochs), "ALS (Ray)"):
-        user_factors = _half_step(task, users, user_factors, item_factors, user_reg,
-                                  solver_ref, threads, "users", progress)  # fmt: skip
-        item_factors = _half_step(task, items, item_factors, user_factors, item_reg,
-                                  solver_ref, threads, "items", progress)  # fmt: skip
+        user_factors = _half_step(
+            task,
+            users,
+            user_factors,
+            item_factors,
+            user_reg,
+            solver_ref,
+            threads,
+            "users",
+            progress,
+        )
+        item_factors = _half_step(
+            task,
+            items,
+            item_factors,
+            user_factors,
+            item_reg,
+            solver_ref,
+            threads,
+            "items",
+            progress,
+        )
     state = _base_state(data, users.gather())
     item_matrix = np.concatenate(ray.get(item_factors))
     state.update(
@@ -195,8 +214,9 @@ def _solve_block(
     so a retried task computes the same result)."""
     factors = np.array(current, dtype=np.float32, order="C")  # object-store arrays are read-only
     options = solver._solver_options(threads)
-    als_solve(block, fixed, factors, regularization, alpha=solver.alpha_, gram=fixed_gram,
-              **options)  # fmt: skip
+    als_solve(
+        block, fixed, factors, regularization, alpha=solver.alpha_, gram=fixed_gram, **options
+    )
     return factors
 
 
