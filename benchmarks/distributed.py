@@ -107,7 +107,13 @@ def run_ray(folder: Path, factors: int) -> dict[str, Any]:
     from recommender_systems import ALS
     from recommender_systems import distributed as dist
 
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=6 * 2**30)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=6 * 2**30,
+        _node_ip_address="127.0.0.1",
+    )
     ray.data.DataContext.get_current().enable_progress_bars = False
     try:
         start = time.perf_counter()

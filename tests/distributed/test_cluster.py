@@ -100,8 +100,8 @@ def test_batch_scoring_across_nodes(
     path = model.save(tmp_path / "knn.recsys")
     dist.recommend_all(path, str(tmp_path / "out"), n=10, block_size=300)
     written = pd.read_parquet(tmp_path / "out")
-    assert written["user_id"].nunique() == len(model.user_ids_)
     expected = model.recommend_batch(model.user_ids_.ids, 10).to_frame()
+    assert written["user_id"].nunique() == expected["user_id"].nunique() > 1_900
     merged = written.merge(expected, on=["user_id", "rank"], suffixes=("", "_local"))
     assert len(merged) == len(expected) == len(written)
     assert (merged["item_id"] == merged["item_id_local"]).all()

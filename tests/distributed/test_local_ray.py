@@ -41,6 +41,7 @@ from tests.distributed.helpers import (  # noqa: E402
 @pytest.fixture(scope="module", autouse=True)
 def local_ray() -> Iterator[None]:
     ray.init(
+        address="local",
         num_cpus=2,
         object_store_memory=256 * 2**20,
         include_dashboard=False,

@@ -31,8 +31,9 @@ def ray_session(
         return
     if address is None:
         # A local Ray serves this process only: keep it on the loopback interface.
+        # "local" starts a new Ray even when another one runs on this machine.
         init.setdefault("_node_ip_address", LOOPBACK)
-        ray.init(num_cpus=num_cpus, **init)
+        ray.init(address="local", num_cpus=num_cpus, **init)
     else:
         ray.init(address=address, **init)
     try:

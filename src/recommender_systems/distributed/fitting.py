@@ -108,28 +108,16 @@ def _fit_als(
     item_reg = [_regularization.remote(solver_ref, b) for b in items.refs]
     progress = training.progress
     for _ in training.epochs(int(model.epochs), "ALS (Ray)"):
+        # Both half-iterations are submitted before waiting: Ray starts each task
+        # as soon as its inputs exist, without a round trip through this process.
         user_factors = _half_step(
-            task,
-            users,
-            user_factors,
-            item_factors,
-            user_reg,
-            solver_ref,
-            threads,
-            "users",
-            progress,
+            task, users, user_factors, item_factors, user_reg, solver_ref, threads
         )
         item_factors = _half_step(
-            task,
-            items,
-            item_factors,
-            user_factors,
-            item_reg,
-            solver_ref,
-            threads,
-            "items",
-            progress,
+            task, items, item_factors, user_factors, item_reg, solver_ref, threads
         )
+        wait_all(user_factors, "users", progress)
+        wait_all(item_factors, "items", progress)
     state = _base_state(data, users.gather())
     item_matrix = np.concatenate(ray.get(item_factors))
     state.update(
@@ -170,16 +158,14 @@ def _half_step(
     regularization: list[ray.ObjectRef[Any]],
     solver: ray.ObjectRef[Any],
     threads: int,
-    desc: str,
-    progress: bool,
 ) -> list[ray.ObjectRef[Any]]:
-    """Solves every block of ``rows`` against the stacked ``fixed`` factors."""
+    """Submits the solve of every block of ``rows`` against the stacked ``fixed``
+    factors; returns the new blocks' references."""
     stacked, fixed_gram = _stack.options(num_returns=2, num_cpus=threads).remote(threads, *fixed)
     new = [
         task.remote(block, current, stacked, fixed_gram, reg, solver, threads)
         for block, current, reg in zip(rows.refs, factors, regularization, strict=True)
     ]
-    wait_all(new, desc, progress)
     return new
 
 
