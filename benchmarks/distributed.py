@@ -260,6 +260,8 @@ def report(rows: list[dict[str, Any]]) -> str:
         "mark (`ru_maxrss`, `VmHWM`); Ray workers map the object store, so a worker's "
         "figure includes the shared pages it read.",
         "",
+        f"Load average at the end of the run: {os.getloadavg()[0]:.1f} (2 cores).",
+        "",
         machine_summary(("recommender-systems", "numpy", "scipy", "ray")),
         "",
         "Command: `python -m benchmarks.distributed "
