@@ -72,24 +72,23 @@ def evaluate(
 ) -> Evaluation:
     """Evaluates ``model`` on ``test`` with top-``k`` lists from the batch path.
 
-        Args:
-            model: a recommender. If it is not fitted yet, it is fitted on ``train``.
-            train: the training interactions (DataFrame or :class:`Interactions`), or
-                ``None`` for an already fitted (e.g. loaded) model.
-            test: the held-out interactions; every row is relevant unless
-                ``relevance_threshold`` keeps only values at or above it.
-            k: list length (>= 1).
-            metrics: names from :data:`ALL_METRICS`.
-            per_user: also return a per-user table (``Evaluation.per_user``).
+    Args:
+        model: a recommender. If it is not fitted yet, it is fitted on ``train``.
+        train: the training interactions (DataFrame or :class:`Interactions`), or
+            ``None`` for an already fitted (e.g. loaded) model.
+        test: the held-out interactions; every row is relevant unless
+            ``relevance_threshold`` keeps only values at or above it.
+        k: list length (>= 1).
+        metrics: names from :data:`ALL_METRICS`.
+        per_user: also return a per-user table (``Evaluation.per_user``).
 
-        Example:
-            >>> import pandas as pd
-    import scipy.sparse as sp
-            >>> from recommender_systems import MostPopular
-            >>> train = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 1]})
-            >>> test = pd.DataFrame({"user_id": [2], "item_id": [2]})
-            >>> evaluate(MostPopular(), train, test, k=1)["precision@1"]
-            1.0
+    Example:
+        >>> import pandas as pd
+        >>> from recommender_systems import MostPopular
+        >>> train = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 1]})
+        >>> test = pd.DataFrame({"user_id": [2], "item_id": [2]})
+        >>> evaluate(MostPopular(), train, test, k=1)["precision@1"]
+        1.0
     """
     k = check_positive_int(k, "k")
     for name in metrics:

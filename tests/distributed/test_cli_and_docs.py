@@ -34,6 +34,7 @@ def test_cli_commands_on_a_parquet_folder(
     assert main([*fit, *params, "--out", str(model_path)]) == 0
     assert not ray.is_initialized()  # the command's own Ray was shut down
     model = load(model_path)
+    assert isinstance(model, ALS)
     local = ALS(n_factors=8, epochs=3, random_state=0).fit(log.drop(index=test.index))
     np.testing.assert_allclose(model.user_factors_, local.user_factors_, atol=1e-6)
 

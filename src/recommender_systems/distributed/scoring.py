@@ -79,9 +79,8 @@ def recommend_all(
         ]
     fs, folder = _output_folder(out, filesystem)
     shipped = ship_model(model)
-    actors = [
-        _Scorer.remote(shipped, n, exclude_seen) for _ in range(max(1, min(workers, len(blocks))))
-    ]  # type: ignore[attr-defined]
+    count = max(1, min(workers, len(blocks)))
+    actors = [_Scorer.remote(shipped, n, exclude_seen) for _ in range(count)]  # type: ignore[attr-defined]
     pool = ActorPool(actors)
     tasks = [(number, block, fs, folder) for number, block in enumerate(blocks)]
     written = pool.map_unordered(lambda actor, task: actor.score.remote(*task), tasks)
