@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from recommender_systems import metrics as m
 from recommender_systems._validation import check_choice, check_positive_int
 from recommender_systems.base import Recommender
-from recommender_systems.interactions import Interactions, as_interactions
+from recommender_systems.idmap import IdMap
+from recommender_systems.interactions import as_interactions
 from recommender_systems.kernels import topk
 
 #: What ``evaluate`` reports unless told otherwise (the original's four, plus coverage).
@@ -57,9 +59,9 @@ PER_USER_METRICS: dict[str, Callable[[_Lists], np.ndarray]] = {
     "diversity": lambda lists: m.intra_list_diversity(lists.indices, lists.model.user_items_.T),
     "serendipity": _serendipity,
 }
-#: Metrics of all the lists together.
-LIST_SET_METRICS: dict[str, Callable[[_Lists], float]] = {
-    "coverage": lambda lists: m.coverage(lists.indices, len(lists.model.item_ids_)),
+#: Metrics of all the lists together, from the model and every list's item indices.
+LIST_SET_METRICS: dict[str, Callable[[Recommender, np.ndarray], float]] = {
+    "coverage": lambda model, indices: m.coverage(indices, len(model.item_ids_)),
 }
 #: Every metric ``evaluate`` knows.
 ALL_METRICS: tuple[str, ...] = (
@@ -135,43 +137,64 @@ def evaluate(
                 "train: expected training data to fit an unfitted model, received None"
             )
         model.fit(train)
-    users, lists = _top_k_lists(model, as_interactions(test), k, exclude_seen, relevance_threshold)
-
-    per_user_values = {
-        f"{name}@{k}": PER_USER_METRICS[name](lists) for name in metrics if name in PER_USER_METRICS
-    }
+    test_data = as_interactions(test)
+    relevant = relevant_rows(test_data.matrix, relevance_threshold)
+    n_relevant = np.diff(relevant.indptr)
+    evaluated = np.flatnonzero(n_relevant > 0)
+    users = test_data.user_ids.ids[evaluated]
+    per_user_values, indices = per_user_metrics(
+        model, users, relevant[evaluated], test_data.item_ids, k, metrics, exclude_seen
+    )
     values = {key: float(v.mean()) if users.size else 0.0 for key, v in per_user_values.items()}
     values |= {
-        f"{name}@{k}": LIST_SET_METRICS[name](lists) for name in metrics if name in LIST_SET_METRICS
+        f"{name}@{k}": LIST_SET_METRICS[name](model, indices)
+        for name in metrics
+        if name in LIST_SET_METRICS
     }
     ordered = {f"{name}@{k}": values[f"{name}@{k}"] for name in metrics}
     table = None
     if per_user:
-        table = pd.DataFrame({"user_id": users, "n_relevant": lists.n_relevant, **per_user_values})
+        table = pd.DataFrame(
+            {"user_id": users, "n_relevant": n_relevant[evaluated], **per_user_values}
+        )
     return Evaluation(metric_values=ordered, k=k, n_users=int(users.size), per_user=table)
 
 
-def _top_k_lists(
-    model: Recommender,
-    test: Interactions,
-    k: int,
-    exclude_seen: bool,
-    relevance_threshold: float | None,
-) -> tuple[np.ndarray, _Lists]:
-    """The test users with a relevant item, and their top-k lists with hits marked."""
-    relevant = test.matrix.copy()
+def relevant_rows(matrix: sp.csr_matrix, relevance_threshold: float | None) -> sp.csr_matrix:
+    """The relevant test interactions: every stored value, or only those at or above
+    ``relevance_threshold``."""
+    relevant = matrix.copy()
     if relevance_threshold is not None:
         relevant.data = (relevant.data >= relevance_threshold).astype(np.float32)
         relevant.eliminate_zeros()
-    n_relevant = np.diff(relevant.indptr)
-    evaluated = np.flatnonzero(n_relevant > 0)
-    users = test.user_ids.ids[evaluated]
-    indices = model.recommend_batch(users, k, exclude_seen=exclude_seen).item_indices
+    return relevant
 
+
+def per_user_metrics(
+    model: Recommender,
+    users: np.ndarray,
+    relevant: sp.csr_matrix,
+    test_items: IdMap,
+    k: int,
+    metrics: Sequence[str],
+    exclude_seen: bool = True,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per-user values (``"ndcg@10"`` -> one value per user) of every per-user metric
+    in ``metrics`` for the test ``users`` (external ids), whose relevant items are the
+    rows of ``relevant`` (columns: ``test_items``); and the users' top-k item indices.
+
+    Users are independent here, so blocks of them give the same values as all at
+    once (the distributed evaluation relies on it).
+    """
+    indices = model.recommend_batch(users, k, exclude_seen=exclude_seen).item_indices
     n_items = len(model.item_ids_)
-    item_index = model.item_ids_.to_index(test.item_ids.ids, missing="ignore")
+    item_index = model.item_ids_.to_index(test_items.ids, missing="ignore")
     # Test items the model does not know get indices past its catalogue: still relevant.
     item_index = np.where(item_index >= 0, item_index, n_items + np.arange(item_index.size))
-    sub = relevant[evaluated].tocoo()
+    sub = relevant.tocoo()
     hits = m.hit_matrix(indices, sub.row, item_index[sub.col])
-    return users, _Lists(model, indices, hits, n_relevant[evaluated], k)
+    lists = _Lists(model, indices, hits, np.diff(relevant.indptr), k)
+    values = {
+        f"{name}@{k}": PER_USER_METRICS[name](lists) for name in metrics if name in PER_USER_METRICS
+    }
+    return values, indices

@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -88,6 +88,68 @@ def stored_or_never(matrix: Any) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class ProductOperands:
+    """The operands of a neighbour search: the top-k entries of each row of
+    ``left @ right``, with the keyword arguments of
+    :func:`~recommender_systems.kernels.sparse_topk_product` (norms, measure, shrink).
+
+    Rows of ``left`` are independent: a block of them (see :meth:`rows`) gives
+    those rows' neighbours and nothing else, which is how the distributed fit
+    splits the search.
+    """
+
+    left: sp.csr_matrix
+    right: sp.csr_matrix
+    options: dict[str, Any]
+
+    def rows(self, start: int, stop: int) -> ProductOperands:
+        """These operands restricted to rows ``start..stop`` of ``left``, other rows
+        left empty (so indices, and the diagonal, stay global)."""
+        indptr = self.left.indptr
+        kept = np.zeros_like(indptr)
+        kept[start + 1 : stop + 1] = indptr[start + 1 : stop + 1] - indptr[start]
+        kept[stop + 1 :] = kept[stop]
+        lo, hi = int(indptr[start]), int(indptr[stop])
+        block = sp.csr_matrix(
+            (self.left.data[lo:hi], self.left.indices[lo:hi], kept), shape=self.left.shape
+        )
+        return ProductOperands(block, self.right, self.options)
+
+    def top_k(self, k: int, n_threads: int = 0) -> sp.csr_matrix:
+        """The ``k`` best entries of each row of ``left @ right``, never the diagonal."""
+        return sparse_topk_product(
+            self.left, self.right, k, exclude_diagonal=True, n_threads=n_threads, **self.options
+        )
+
+
+def similarity_operands(
+    rows: sp.csr_matrix,
+    similarity: Similarity,
+    *,
+    shrink: float = 0.0,
+    bm25_k1: float = BM25_K1,
+    bm25_b: float = BM25_B,
+) -> ProductOperands:
+    """The weighted rows, their transpose and norms that :func:`neighbours` multiplies."""
+    if similarity == "bm25":
+        weighted = bm25_weight(rows, bm25_k1, bm25_b)
+        return ProductOperands(weighted, weighted.T.tocsr(), {})
+    if similarity == "jaccard":
+        weighted = binarize(rows)
+        norms = np.diff(weighted.indptr).astype(np.float32)
+    else:
+        weighted = tfidf_weight(rows) if similarity == "tfidf" else rows
+        norms = row_norms(weighted)
+    options = {
+        "measure": "jaccard" if similarity == "jaccard" else "cosine",
+        "row_norms": norms,
+        "col_norms": norms,
+        "shrink": shrink,
+    }
+    return ProductOperands(weighted, weighted.T.tocsr(), options)
+
+
 def neighbours(
     rows: sp.csr_matrix,
     n_neighbors: int,
@@ -109,28 +171,8 @@ def neighbours(
     Returns an ``n x n`` float32 CSR with at most ``n_neighbors`` entries per row, never the
     row itself, never an exact zero.
     """
-    if similarity == "bm25":
-        weighted = bm25_weight(rows, bm25_k1, bm25_b)
-        return sparse_topk_product(
-            weighted, weighted.T.tocsr(), n_neighbors, exclude_diagonal=True, n_threads=n_threads
-        )
-    if similarity == "jaccard":
-        weighted = binarize(rows)
-        norms = np.diff(weighted.indptr).astype(np.float32)
-    else:
-        weighted = tfidf_weight(rows) if similarity == "tfidf" else rows
-        norms = row_norms(weighted)
-    return sparse_topk_product(
-        weighted,
-        weighted.T.tocsr(),
-        n_neighbors,
-        measure="jaccard" if similarity == "jaccard" else "cosine",
-        row_norms=norms,
-        col_norms=norms,
-        shrink=shrink,
-        exclude_diagonal=True,
-        n_threads=n_threads,
-    )
+    operands = similarity_operands(rows, similarity, shrink=shrink, bm25_k1=bm25_k1, bm25_b=bm25_b)
+    return operands.top_k(n_neighbors, n_threads)
 
 
 def _neighbour_count(default: int) -> Int:
@@ -192,17 +234,19 @@ class KNNModel(Recommender):
                 f"with similarity='bm25' expected 0, received {self.shrink!r}"
             )
 
-    def _neighbours(self, rows: sp.csr_matrix) -> sp.csr_matrix:
-        """:func:`neighbours` of ``rows`` with the model's hyperparameters."""
-        return neighbours(
+    def _operands(self, rows: sp.csr_matrix) -> ProductOperands:
+        """:func:`similarity_operands` of ``rows`` with the model's hyperparameters."""
+        return similarity_operands(
             rows,
-            int(self.n_neighbors),
             self.similarity,
             shrink=float(self.shrink),
             bm25_k1=float(self.bm25_k1),
             bm25_b=float(self.bm25_b),
-            n_threads=int(self.n_threads),
         )
+
+    def _neighbours(self, rows: sp.csr_matrix) -> sp.csr_matrix:
+        """:func:`neighbours` of ``rows`` with the model's hyperparameters."""
+        return self._operands(rows).top_k(int(self.n_neighbors), int(self.n_threads))
 
 
 @register("item-knn", family="neighborhood", summary="Item-item k-nearest neighbours")
@@ -255,8 +299,12 @@ class ItemKNN(ItemItemModel, KNNModel):
         self.n_threads = n_threads
 
     def _fit(self, data: Interactions) -> None:
-        sims = self._neighbours(data.matrix.T.tocsr())  # items described by their users
-        self.similarity_ = normalize_rows(sims, "l1") if self.normalize else sims
+        # Items are described by their users.
+        self._set_similarity(self._neighbours(data.matrix.T.tocsr()))
+
+    def _set_similarity(self, neighbours: sp.csr_matrix) -> None:
+        """Keeps the neighbour lists, scaled as ``normalize`` asks."""
+        self.similarity_ = normalize_rows(neighbours, "l1") if self.normalize else neighbours
 
 
 @register("user-knn", family="neighborhood", summary="User-user k-nearest neighbours")
@@ -359,20 +407,25 @@ class RP3beta(ItemItemModel):
         self.n_threads = n_threads
 
     def _fit(self, data: Interactions) -> None:
+        operands = self._walk_operands(data.matrix, self.item_popularity_)
+        self._set_similarity(operands.top_k(int(self.n_neighbors), int(self.n_threads)))
+
+    def _walk_operands(
+        self, user_items: sp.csr_matrix, item_popularity: np.ndarray
+    ) -> ProductOperands:
+        """Item -> user and user -> item transition probabilities (the latter with the
+        popularity penalty): each item's walk scores are its row of their product."""
         alpha, beta = float(self.alpha), float(self.beta)
-        edges = self._history(data.matrix)
+        edges = self._history(user_items)
         user_to_item = normalize_rows(edges, "l1")
         item_to_user = normalize_rows(edges.T.tocsr(), "l1")
         user_to_item.data **= np.float32(alpha)
         item_to_user.data **= np.float32(alpha)
-        popularity = np.maximum(self.item_popularity_.astype(np.float64), 1.0)
+        popularity = np.maximum(item_popularity.astype(np.float64), 1.0)
         penalty = sp.diags((popularity**-beta).astype(np.float32))
         walk = sp.csr_matrix(user_to_item @ penalty, dtype=np.float32)
-        sims = sparse_topk_product(
-            item_to_user,
-            walk,
-            int(self.n_neighbors),
-            exclude_diagonal=True,
-            n_threads=int(self.n_threads),
-        )
-        self.similarity_ = normalize_rows(sims, "l1") if self.normalize else sims
+        return ProductOperands(item_to_user, walk, {})
+
+    def _set_similarity(self, neighbours: sp.csr_matrix) -> None:
+        """Keeps the neighbour lists, scaled as ``normalize`` asks."""
+        self.similarity_ = normalize_rows(neighbours, "l1") if self.normalize else neighbours

@@ -21,6 +21,7 @@ from recommender_systems.cli import (
     fit,
     info,
     recommend,
+    recommend_all,
     serve,
     similar,
 )
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (fit, evaluate, recommend, similar, serve, info, describe):
+    for command in (fit, evaluate, recommend, recommend_all, similar, serve, info, describe):
         command.add_parser(commands)
     catalog.add_parsers(commands)
     return parser

@@ -18,6 +18,7 @@ from recommender_systems.cli._common import (
     parse_params,
     read_interactions,
 )
+from recommender_systems.cli._engine import add_engine_options, check_local, distributed
 from recommender_systems.evaluation import ALL_METRICS, DEFAULT_METRICS, Evaluation, evaluate
 from recommender_systems.registry import get_algorithm
 from recommender_systems.split import DEFAULT_SEED, PROTOCOLS, split
@@ -76,11 +77,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="how to print the results"
     )
+    add_engine_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     metrics = [name.strip() for name in args.metrics.split(",") if name.strip()]
+    if args.engine == "ray":
+        return run_on_ray(args, metrics)
+    check_local(args)
     if args.model is not None:
         return run_saved(args, metrics)
     if args.test is not None:
@@ -125,6 +130,37 @@ def run_saved(args: argparse.Namespace, metrics: list[str]) -> int:
     report = {"model": args.model, "algorithm": repr(model), "test": args.test, "k": args.k,
               "users": result.n_users}  # fmt: skip
     header = [f"model: {args.model}  ({model!r})", f"test: {args.test}"]
+    return show(args, report, header, result)
+
+
+def run_on_ray(args: argparse.Namespace, metrics: list[str]) -> int:
+    """A saved model on the Parquet dataset ``--test``, evaluated in user blocks by Ray."""
+    module = distributed(args)
+    if args.model is None or args.test is None:
+        raise CliError(
+            "--engine ray evaluates a saved --model on --test (a Parquet dataset); "
+            "fit one with 'recsys fit --engine ray'"
+        )
+    if args.data is not None or args.dataset is not None or args.param or args.imports:
+        raise CliError("--engine ray evaluates --model on --test only")
+    with module.ray_session(args.address):
+        result = module.evaluate(
+            args.model,
+            args.test,
+            k=args.k,
+            metrics=metrics,
+            user_col=args.user_col,
+            item_col=args.item_col,
+            rating_col=args.rating_col,
+        )
+    report = {
+        "model": args.model,
+        "test": args.test,
+        "k": args.k,
+        "users": result.n_users,
+        "engine": "ray",
+    }
+    header = [f"model: {args.model}", f"test: {args.test}  (engine: ray)"]
     return show(args, report, header, result)
 
 

@@ -6,12 +6,15 @@ import argparse
 import sys
 import time
 
+from recommender_systems.base import Recommender
 from recommender_systems.cli._common import (
+    CliError,
     add_data_options,
     add_param_option,
     load_frame,
     parse_params,
 )
+from recommender_systems.cli._engine import add_engine_options, check_local, distributed
 from recommender_systems.progress import show_progress
 from recommender_systems.registry import get_algorithm
 
@@ -33,17 +36,23 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="show the progress bar even when standard error is not a terminal",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_engine_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     algorithm = get_algorithm(args.algo)
     model = algorithm.create(**parse_params(args.param, algorithm.cls))
-    frame = load_frame(args)
     started = time.perf_counter()
-    # A bar's carriage returns only make sense on a terminal, not in a log file.
-    with show_progress(not args.quiet and (args.progress or sys.stderr.isatty())):
-        model.fit(frame)
+    if args.engine == "ray":
+        fit_on_ray(model, args)
+    else:
+        check_local(args)
+        frame = load_frame(args)
+        started = time.perf_counter()
+        # A bar's carriage returns only make sense on a terminal, not in a log file.
+        with show_progress(not args.quiet and (args.progress or sys.stderr.isatty())):
+            model.fit(frame)
     seconds = time.perf_counter() - started
     path = model.save(args.out)
     if not args.quiet:
@@ -53,3 +62,22 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def fit_on_ray(model: Recommender, args: argparse.Namespace) -> None:
+    """Fits ``model`` on the Parquet dataset ``--data`` with Ray."""
+    module = distributed(args)
+    if args.data is None:
+        raise CliError("--engine ray reads --data: a Parquet dataset (folder or glob)")
+    if not isinstance(model, module.SUPPORTED_MODELS):
+        names = ", ".join(cls.__name__ for cls in module.SUPPORTED_MODELS)
+        raise CliError(f"--engine ray fits {names}; fit {args.algo!r} without --engine ray")
+    with module.ray_session(args.address):
+        data = module.read_interactions(
+            args.data,
+            user_col=args.user_col,
+            item_col=args.item_col,
+            rating_col=args.rating_col,
+            progress=not args.quiet,
+        )
+        module.fit(model, data, progress=not args.quiet)
