@@ -237,7 +237,7 @@ class Recommender(Estimator, abc.ABC):
         self._check_fitted()
         n = check_positive_int(n, "n")
         policy = check_choice(unknown or self.unknown_users, "unknown", UNKNOWN_USERS)
-        user_arr = query.as_id_array(users)
+        user_arr = self.user_ids_.keys(query.as_id_array(users), name="user_id")
         indices = self.user_ids_.to_index(user_arr, missing="ignore")
         allowed = query.allowed_items(self.item_ids_, items, exclude)
         missing = np.flatnonzero(indices < 0)
@@ -328,7 +328,7 @@ class Recommender(Estimator, abc.ABC):
     def score(self, user: Any, items: Iterable[Any]) -> np.ndarray:
         """The model's scores of ``items`` for a known ``user`` (float32, same order)."""
         self._check_fitted()
-        index = self.user_ids_.index_of(user, missing="ignore")
+        index = self.user_ids_.index_of(user, missing="ignore", name="user_id")
         if index < 0:
             raise UnknownUserError(
                 f"user {self.user_ids_.describe_id(user)} was not seen in training"

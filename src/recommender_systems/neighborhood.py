@@ -33,7 +33,7 @@ from recommender_systems.hyperparameters import (
     Threads,
     declare,
 )
-from recommender_systems.interactions import Interactions
+from recommender_systems.interactions import Interactions, require_non_negative
 from recommender_systems.kernels import sparse_topk_product
 from recommender_systems.registry import register
 from recommender_systems.weighting import (
@@ -194,6 +194,12 @@ class KNNModel(Recommender):
 
     def _neighbours(self, rows: sp.csr_matrix) -> sp.csr_matrix:
         """:func:`neighbours` of ``rows`` with the model's hyperparameters."""
+        if self.similarity == "bm25":
+            require_non_negative(
+                rows.data,
+                f"{type(self).__name__}(similarity='bm25')",
+                "BM25 weighs counts; use similarity='cosine' for signed ratings",
+            )
         return neighbours(
             rows,
             int(self.n_neighbors),
