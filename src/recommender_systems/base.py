@@ -41,19 +41,31 @@ from recommender_systems.kernels import topk
 from recommender_systems.progress import Epoch, EpochCallback, Training
 from recommender_systems.query import UNKNOWN_USERS, TopN, UnknownUsers
 from recommender_systems.recommendations import Recommendations
+from recommender_systems.state import Array, Ids, Sparse, StateDeclaration, declare_state
 
 
 class Recommender(Estimator, abc.ABC):
     """Base class of every model. See the module docs for the shared behaviours.
 
     Subclasses declare their hyperparameters (``hyperparameters = {...}``, see
-    :mod:`recommender_systems.hyperparameters`), store them in ``__init__``
-    (nothing else), and set their fitted state, in attributes ending with ``_``,
-    in ``_fit``.
+    :mod:`recommender_systems.hyperparameters`) and their fitted state (``state =
+    declare_state(...)``, see :mod:`recommender_systems.state`), store the
+    hyperparameters in ``__init__`` (nothing else), and set their fitted state, in
+    attributes ending with ``_``, in ``_fit``.
     """
 
     #: What a user unseen in training gets by default (see :mod:`recommender_systems.query`).
     unknown_users: ClassVar[Literal["empty", "popular"]] = "empty"
+
+    #: What ``fit`` leaves behind (see :mod:`recommender_systems.state`): every model
+    #: holds these; subclasses add theirs with ``declare_state(Base.state, ...)``.
+    state: ClassVar[StateDeclaration] = declare_state(
+        user_ids_=Ids(),
+        item_ids_=Ids(),
+        user_items_=Sparse("csr", "float32", ("n_users", "n_items")),
+        item_popularity_=Array("float32", ("n_items",)),
+        open=True,
+    )
 
     user_ids_: IdMap
     item_ids_: IdMap

@@ -33,6 +33,7 @@ from recommender_systems.interactions import Interactions
 from recommender_systems.kernels import topk
 from recommender_systems.neighborhood import ItemKNN, RP3beta
 from recommender_systems.registry import register
+from recommender_systems.state import Array, Models, declare_state
 
 
 def _check_recommenders(value: Any, name: str) -> Any:
@@ -97,6 +98,11 @@ class HybridRecommender(Recommender):
         n_threads=Threads(doc="threads for the members' top-k selection (0: all cores)"),
     )
     renamed_state: ClassVar[Mapping[str, str]] = {"models_": "recommenders_"}
+    state = declare_state(
+        Recommender.state,
+        recommenders_=Models(count="n_recommenders"),
+        weights_=Array("float64", ("n_recommenders",)),
+    )
 
     def __init__(
         self,
