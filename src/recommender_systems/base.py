@@ -247,7 +247,7 @@ class Recommender(Estimator, abc.ABC):
         ``unknown`` overrides the model's unknown-user policy for this call.
         """
         self._check_fitted()
-        n = check_positive_int(n, "n")
+        n = self._list_length(n)
         policy = check_choice(unknown or self.unknown_users, "unknown", UNKNOWN_USERS)
         user_arr = self.user_ids_.keys(query.as_id_array(users), name="user_id")
         indices = self.user_ids_.to_index(user_arr, missing="ignore")
@@ -312,7 +312,7 @@ class Recommender(Estimator, abc.ABC):
         """The batch form of :meth:`recommend_from_history`: one row per history, with
         scores (``users`` holds the histories' positions ``0..len-1``)."""
         self._check_fitted()
-        n = check_positive_int(n, "n")
+        n = self._list_length(n)
         histories = list(histories)
         weight_lists = [None] * len(histories) if weights is None else list(weights)
         if len(weight_lists) != len(histories):
@@ -351,7 +351,7 @@ class Recommender(Estimator, abc.ABC):
     def similar_items(self, item: Any, n: int = 10) -> list[Any]:
         """The ``n`` items most similar to ``item`` (itself excluded), best first."""
         self._check_fitted()
-        n = check_positive_int(n, "n")
+        n = self._list_length(n)
         if not self.supports_similar_items:
             self._item_similarity(np.empty(0, dtype=np.int64))  # raises NotSupportedError
         index = query.item_indices(self.item_ids_, [item])
@@ -363,6 +363,11 @@ class Recommender(Estimator, abc.ABC):
         return list(self.item_ids_.to_ids(top[0][top[0] >= 0]).tolist())
 
     # ---------------------------------------------------------------- helpers
+    def _list_length(self, n: object) -> int:
+        """``n`` checked (an integer >= 1) and capped at the catalogue: a list never
+        holds more items than exist, and no kernel sees an ``n`` beyond them."""
+        return min(check_positive_int(n, "n"), len(self.item_ids_))
+
     def _block_rows(self) -> int:
         """Users scored at once by the default candidate step."""
         return max(1, query.SCORE_BLOCK_ELEMENTS // max(1, len(self.item_ids_)))

@@ -181,7 +181,8 @@ class HybridRecommender(Recommender):
             if weight == 0:
                 continue
             scores = np.ascontiguousarray(scores, dtype=np.float32).reshape(n_rows, n_items)
-            indices, _ = topk(scores, int(self.pool), exclude, n_threads=self._threads())
+            pool = min(int(self.pool), n_items)  # a pool beyond the catalogue is the catalogue
+            indices, _ = topk(scores, pool, exclude, n_threads=self._threads())
             ranks = np.broadcast_to(np.arange(1, indices.shape[1] + 1), indices.shape)
             rows = np.broadcast_to(np.arange(n_rows)[:, None], indices.shape)
             kept = indices >= 0

@@ -395,7 +395,7 @@ def _columns(frame: Any) -> Mapping[str, Any]:
             for name in frame.column_names
         }
     if isinstance(frame, Mapping):
-        return {str(k): np.asarray(v) for k, v in frame.items()}
+        return {str(k): _column_array(v) for k, v in frame.items()}
     raise DataError(
         "expected a pandas or polars DataFrame, a pyarrow Table or a dict of columns, "
         f"received {type(frame).__name__}"
@@ -452,6 +452,16 @@ def check_values(values: Any, name: str, *, where: str = "row") -> np.ndarray:
             f"arithmetic stays finite), received {arr[pos]} at {where} {pos}"
         )
     return arr.astype(np.float32)
+
+
+def _column_array(values: Any) -> np.ndarray:
+    """A dict column as an array; values NumPy cannot stack (``[0, [1]]``) stay
+    Python objects, for the checks to name."""
+    try:
+        return np.asarray(values)
+    except (ValueError, TypeError):
+        items = list(values)
+        return np.fromiter(items, dtype=object, count=len(items))
 
 
 def _optional_column(columns: Mapping[str, Any], name: str | None, default: str) -> str | None:
