@@ -330,12 +330,19 @@ def main() -> None:
         "while the model is reloaded every 100 ms.",
         "",
     ]
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         runs = standins(Path(tmp)) if args.standins else [(args.model, args.imports)]
         for path, imports in runs:
             section = run(measure(args, path, imports))
             print("\n".join(section), flush=True)
             lines += section
+    # The machine is shared: its load says how far the numbers are from a quiet one.
+    lines += [
+        f"Machine load (1-minute average) at the start / end: {load_before:.1f} / "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
+        "",
+    ]
     command = " ".join(["python -m benchmarks.serving_load", *sys.argv[1:]])
     lines += [machine_summary(("recommender-systems", "numpy", "fastapi", "uvicorn", "uvloop")),
               "", f"Command: `{command}`", ""]  # fmt: skip
