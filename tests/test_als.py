@@ -96,7 +96,7 @@ def test_explain_decomposes_the_exact_score(model: ALS, data: Interactions) -> N
 
 def test_explain_rejects_unknown_users(model: ALS) -> None:
     with pytest.raises(UnknownUserError):
-        model.explain("nobody", 1)
+        model.explain(-31337, 1)
 
 
 def test_similar_items_rank_by_cosine(model: ALS, data: Interactions) -> None:

@@ -124,8 +124,10 @@ def test_items_and_exclude_filters(
     assert set(recs) <= set(pool) - seen_items(data, user)
     banned = model.recommend(user, n=3)
     assert not set(model.recommend(user, n=10, exclude=banned)) & set(banned)
-    assert model.recommend(user, n=5, exclude=["no-such-item"]) == model.recommend(user, n=5)
-    with pytest.raises(UnknownItemError, match="no-such-item"):
+    assert model.recommend(user, n=5, exclude=[-404]) == model.recommend(user, n=5)
+    with pytest.raises(UnknownItemError, match="-404"):
+        model.recommend(user, items=[-404])
+    with pytest.raises(DataError, match="this model's ids are integers"):
         model.recommend(user, items=["no-such-item"])
 
 
@@ -153,17 +155,37 @@ def test_unknown_user_follows_the_documented_rule(
     name: str, fitted: dict[str, Recommender]
 ) -> None:
     model = fitted[name]
-    recs = model.recommend("nobody-at-all", n=5)
+    nobody = -31337  # an id of the model's type (integers) that it never saw
+    recs = model.recommend(nobody, n=5)
     if model.unknown_users == "empty":
         assert recs == []
     else:
         assert len(recs) == 5
-    with pytest.raises(UnknownUserError, match="nobody"):
-        model.recommend_batch(["nobody"], unknown="raise")
-    assert model.recommend_batch(["nobody"], n=4, unknown="empty").to_lists() == [[]]
-    assert len(model.recommend_batch(["nobody"], n=4, unknown="popular").to_lists()[0]) == 4
+    with pytest.raises(UnknownUserError, match="-31337"):
+        model.recommend_batch([nobody], unknown="raise")
+    assert model.recommend_batch([nobody], n=4, unknown="empty").to_lists() == [[]]
+    assert len(model.recommend_batch([nobody], n=4, unknown="popular").to_lists()[0]) == 4
     with pytest.raises(UnknownUserError):
-        model.score("nobody", [1])
+        model.score(nobody, [1])
+
+
+@names
+def test_ids_of_the_wrong_type_are_an_error_naming_the_id_type(
+    name: str, fitted: dict[str, Recommender], data: Interactions
+) -> None:
+    model = fitted[name]
+    known = data.user_ids.ids[:2].tolist()
+    for call in (
+        lambda: model.recommend("1"),
+        lambda: model.recommend_batch([*known, "nobody"]),
+        lambda: model.score("1", [1]),
+        lambda: model.score(known[0], ["1"]),
+        lambda: model.recommend(2**63),
+    ):
+        with pytest.raises(DataError, match=r"user_id|item_id"):
+            call()
+    with pytest.raises(DataError, match="this model's ids are integers"):
+        model.recommend("1")
 
 
 @names
@@ -231,6 +253,8 @@ def test_fold_in_or_clear_refusal(
     with pytest.raises(DataError, match="history"):
         model.recommend_from_history([])
     with pytest.raises(DataError, match="history"):
+        model.recommend_from_history([-404])
+    with pytest.raises(DataError, match="this model's ids are integers"):
         model.recommend_from_history(["unknown-item"])
 
 
@@ -247,6 +271,8 @@ def test_similar_items_or_clear_refusal(
     similar = model.similar_items(item, n=5)
     assert item not in similar and len(similar) == len(set(similar)) <= 5
     with pytest.raises(UnknownItemError):
+        model.similar_items(-404)
+    with pytest.raises(DataError, match="this model's ids are integers"):
         model.similar_items("not-an-item")
 
 

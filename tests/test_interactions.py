@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 import scipy.sparse as sp
 
-from recommender_systems import DataError, Interactions
+from recommender_systems import DataError, Interactions, generate_interactions
 from recommender_systems.interactions import as_interactions
 from tests.helpers import same_sparse
 
@@ -224,3 +224,57 @@ def test_with_items_appends_empty_columns_for_new_ids(tiny: pd.DataFrame) -> Non
     assert data.with_items([1, 2]) is data
     with pytest.raises(DataError, match=r"item_ids: expected int ids .* received str ids"):
         data.with_items(["x"])
+
+
+# ------------------------------------------------------ issue 11: data that was let through
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {"user_id": [1, 2, 3], "item_id": [1, 2], "rating": [1.0, 2.0, 3.0]},  # IndexError before
+        {"user_id": [1, 2], "item_id": [1, 2], "rating": [1.0, 2.0, 3.0]},  # silently cut before
+        {"user_id": [1, 2], "item_id": [1, 2], "timestamp": [1]},
+    ],
+)
+def test_ragged_columns_are_a_data_error(columns: dict[str, list[float]]) -> None:
+    with pytest.raises(DataError, match="expected columns of the same length"):
+        Interactions.from_frame(columns)
+
+
+def test_a_two_dimensional_column_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="one value per row"):
+        Interactions.from_frame({"user_id": np.ones((2, 2)), "item_id": [1, 2]})
+
+
+@pytest.mark.parametrize("value", [3e38, -3e38, 1.5e12, np.inf])
+def test_values_beyond_the_documented_range_are_refused(value: float) -> None:
+    frame = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 2], "rating": [1.0, value]})
+    with pytest.raises(DataError, match=r"column 'rating': expected finite numbers within.*row 1"):
+        Interactions.from_frame(frame)
+    matrix = sp.csr_matrix(np.array([[1.0, value]], dtype=np.float64))
+    with pytest.raises(DataError, match="matrix: expected finite numbers within"):
+        Interactions.from_sparse(matrix)
+
+
+def test_values_at_the_bound_give_finite_scores() -> None:
+    from recommender_systems import algorithms
+    from recommender_systems.interactions import MAX_ABS_VALUE
+
+    frame = generate_interactions(60, 40, 600, random_state=2, ratings=True)
+    frame["rating"] = frame["rating"] * (MAX_ABS_VALUE / 5)
+    for algorithm in algorithms():
+        model = algorithm.create().fit(frame)
+        recs = model.recommend_batch(model.user_ids_.ids, 10)
+        assert recs.mask.any() and np.isfinite(recs.scores[recs.mask]).all(), algorithm.name
+
+
+def test_csv_ids_keep_their_text_unless_canonical_integers(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("user_id,item_id,rating\n001,0044,5\n2,7,3\n010,0044,1\n")
+    data = Interactions.from_file(path)
+    assert data.user_ids.ids.tolist() == ["001", "010", "2"]  # not 1, 10 and 2
+    assert data.item_ids.ids.tolist() == ["0044", "7"]
+    path.write_text("user_id,item_id\n1,-7\n20,3\n")
+    data = Interactions.from_file(path)
+    assert data.user_ids.kind == "int" and data.item_ids.ids.tolist() == [-7, 3]
+    path.write_text("u\ti\n1\tx\n")
+    assert Interactions.from_file(path, sep="\t", user_col="u", item_col="i").user_ids.kind == "int"

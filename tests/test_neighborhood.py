@@ -208,3 +208,14 @@ def test_models_give_the_same_results_without_the_extension() -> None:
     assert blocked.pop("backend") == "python"
     normal.pop("backend")
     assert blocked == normal
+
+
+@pytest.mark.parametrize("cls", [ItemKNN, UserKNN])
+def test_bm25_refuses_negative_values_with_a_data_error(cls: type[ItemKNN | UserKNN]) -> None:
+    # Before: the kernel's "a_data: expected finite values, received -inf" (a ValueError).
+    frame = pd.DataFrame(
+        {"user_id": [0, 0, 1, 1, 2], "item_id": [0, 1, 0, 2, 1], "rating": [2, -1, 1, 1, 3]}
+    )
+    with pytest.raises(DataError, match=r"similarity='bm25'\) expects values >= 0"):
+        cls(similarity="bm25").fit(frame)
+    assert cls(similarity="cosine").fit(frame).is_fitted

@@ -415,13 +415,17 @@ def test_unknown_custom_class_asks_for_an_import(tmp_path: Path, tiny: pd.DataFr
 def test_unfitted_and_unsaveable_models(tmp_path: Path, tiny: pd.DataFrame) -> None:
     with pytest.raises(NotFittedError):
         MostPopular().save(tmp_path / "m")
-    model = MostPopular().fit(tiny)
+    model: Recommender = RandomFactors(n_factors=2).fit(tiny)  # declares no state of its own
     model.callback_ = lambda: None  # type: ignore[attr-defined]
     with pytest.raises(NotSupportedError, match=r"model\.callback_: cannot save a value of type"):
         model.save(tmp_path / "m")
     model.callback_ = np.array([object()])  # type: ignore[attr-defined]
     with pytest.raises(NotSupportedError, match="dtype object"):
         model.save(tmp_path / "m")
+    popular = MostPopular().fit(tiny)  # declares its state: nothing else may be saved
+    popular.extra_ = np.zeros(3)  # type: ignore[attr-defined]
+    with pytest.raises(NotSupportedError, match="'extra_' is not declared by MostPopular"):
+        popular.save(tmp_path / "m")
     assert not list(tmp_path.iterdir())
 
 

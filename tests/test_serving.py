@@ -27,6 +27,8 @@ from recommender_systems.serving import Settings, create_app
 from tests.toy_models import RandomFactors, SlowModel
 
 ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "a-test-admin-token-0123456789"
+ADMIN = {"authorization": f"Bearer {TOKEN}"}
 
 
 @contextlib.contextmanager
@@ -64,7 +66,10 @@ def factors_file(factors: RandomFactors, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="module")
 def client(factors_file: Path) -> Iterator[httpx.Client]:
-    with serving(Settings(factors_file, max_n=50, max_batch=100, max_body_bytes=100_000)) as c:
+    settings = Settings(
+        factors_file, max_n=50, max_batch=100, max_body_bytes=100_000, unknown_users="popular"
+    )
+    with serving(settings) as c:
         yield c
 
 
@@ -93,10 +98,15 @@ def test_unknown_user_gets_the_policy_chosen_at_start_up(
     body = client.get("/recommend", params={"user_id": 999_999, "n": 5}).json()
     assert body["known"] is False
     assert body["items"] == factors.recommend_batch([999_999], 5, unknown="popular").to_lists()[0]
-    with serving(Settings(factors_file, unknown_users="empty")) as empty:
-        body = empty.get("/recommend", params={"user_id": 999_999}).json()
+    # Without a choice at start-up, the model's own rule (a personalised model: empty).
+    with serving(Settings(factors_file)) as own:
+        body = own.get("/recommend", params={"user_id": 999_999}).json()
         assert body == {"user_id": 999_999, "items": [], "scores": [], "known": False}
-        assert empty.get("/info").json()["server"]["unknown_users"] == "empty"
+        info = own.get("/info").json()
+        assert info["server"]["unknown_users"] == info["unknown_users"] == "empty"
+    with serving(Settings(factors_file, unknown_users="raise")) as strict:
+        response = strict.get("/recommend", params={"user_id": 999_999})
+        assert response.status_code == 404 and response.json()["error"] == "unknown_user"
 
 
 def test_string_ids(tmp_path: Path, tiny: pd.DataFrame) -> None:
@@ -149,7 +159,15 @@ def test_health_info_and_openapi(client: httpx.Client, factors_file: Path) -> No
     info = client.get("/info").json()
     assert info["model_class"] == "tests.toy_models.RandomFactors"
     assert info["header_sha256"] == read_info(factors_file).header_sha256
-    assert info["server"] == {"unknown_users": "popular", "max_n": 50, "max_batch": 100}
+    assert info["server"] == {
+        "unknown_users": "popular",
+        "max_n": 50,
+        "max_batch": 100,
+        "max_results": 100_000,
+        "max_body_bytes": 100_000,
+        "admin": False,
+    }
+    assert info["path"] == "factors.recsys"  # the file's name, never where it lives
     schema = client.get("/openapi.json").json()
     assert {"/recommend", "/recommend/history", "/similar", "/healthz", "/info"} <= set(
         schema["paths"]
@@ -225,13 +243,13 @@ def test_requests_in_flight_finish_on_the_old_model(tmp_path: Path, tiny: pd.Dat
     path = tmp_path / "model.recsys"
     SlowModel(delay=1.0).fit(tiny).save(path)
     old_tag = read_info(path).header_sha256[:16]
-    with serving(Settings(path)) as c, ThreadPoolExecutor(4) as pool:
+    with serving(Settings(path, admin_token=TOKEN)) as c, ThreadPoolExecutor(4) as pool:
         slow = [pool.submit(c.post, "/recommend", json={"user_ids": ["dan"], "n": 2})
                 for _ in range(3)]  # fmt: skip
         time.sleep(0.3)  # the slow requests are now in flight
         MeanRating(min_ratings=1).fit(tiny).save(path)
         new_tag = read_info(path).header_sha256[:16]
-        reloaded = c.post("/admin/reload")
+        reloaded = c.post("/admin/reload", headers=ADMIN)
         assert reloaded.status_code == 200 and reloaded.json()["generation"] == 2
         assert not any(f.done() for f in slow), "reload must not wait for requests in flight"
         for future in slow:
@@ -245,11 +263,12 @@ def test_requests_in_flight_finish_on_the_old_model(tmp_path: Path, tiny: pd.Dat
 
 def test_a_bad_file_on_reload_keeps_the_old_model(tmp_path: Path, tiny: pd.DataFrame) -> None:
     path = MostPopular().fit(tiny).save(tmp_path / "m")
-    with serving(Settings(path)) as c:
+    with serving(Settings(path, admin_token=TOKEN)) as c:
         path.write_bytes(path.read_bytes()[:-10])
-        response = c.post("/admin/reload")
+        response = c.post("/admin/reload", headers=ADMIN)
         assert response.status_code == 409 and response.json()["error"] == "reload_failed"
         assert "truncated" in response.json()["message"]
+        assert str(tmp_path) not in response.text  # the file's name only
         assert c.get("/recommend", params={"user_id": "ann"}).status_code == 200
         assert c.get("/healthz").json()["generation"] == 1
 
@@ -259,7 +278,7 @@ def test_no_request_fails_while_reloading(tmp_path: Path, synthetic: pd.DataFram
     models: list[Recommender] = [MostPopular().fit(synthetic), RandomFactors(4).fit(synthetic)]
     models[0].save(path)
     users = synthetic["user_id"].unique()[:50].tolist()
-    with serving(Settings(path)) as c:
+    with serving(Settings(path, admin_token=TOKEN)) as c:
         stop = time.monotonic() + 3
 
         def hammer(offset: int) -> list[int]:
@@ -275,7 +294,7 @@ def test_no_request_fails_while_reloading(tmp_path: Path, synthetic: pd.DataFram
             futures = [pool.submit(hammer, k) for k in range(4)]
             for k in range(10):
                 models[k % 2].save(path)
-                assert c.post("/admin/reload").status_code == 200
+                assert c.post("/admin/reload", headers=ADMIN).status_code == 200
                 time.sleep(0.05)
             statuses = [s for f in futures for s in f.result()]
     assert statuses and set(statuses) == {200}

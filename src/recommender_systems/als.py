@@ -25,6 +25,7 @@ from recommender_systems.interactions import Interactions
 from recommender_systems.kernels.als import als_solve, gram
 from recommender_systems.matrix_factorization import MatrixFactorization, initial_factors
 from recommender_systems.registry import register
+from recommender_systems.state import Array, Number, declare_state
 
 __all__ = ["ALS"]
 
@@ -103,6 +104,13 @@ class ALS(MatrixFactorization):
         n_threads=Threads(),
     )
     renamed_state: ClassVar[Mapping[str, str]] = {"reg_": "regularization_"}
+    state = declare_state(
+        MatrixFactorization.state,
+        item_gram_=Array("float32", ("n_factors", "n_factors")),
+        regularization_=Number(low=0.0),
+        reg_exponent_=Number(low=0.0),
+        alpha_=Number(low=0.0),
+    )
 
     item_gram_: np.ndarray
     #: The regularisation and confidence settings of the last fit (used by fold-in

@@ -41,21 +41,33 @@ from recommender_systems.kernels import topk
 from recommender_systems.progress import Epoch, EpochCallback, Training
 from recommender_systems.query import UNKNOWN_USERS, TopN, UnknownUsers
 from recommender_systems.recommendations import Recommendations
+from recommender_systems.state import Array, Ids, Sparse, StateDeclaration, declare_state
 
 
 class Recommender(Estimator, abc.ABC):
     """Base class of every model. See the module docs for the shared behaviours.
 
     Subclasses declare their hyperparameters (``hyperparameters = {...}``, see
-    :mod:`recommender_systems.hyperparameters`), store them in ``__init__``
-    (nothing else), and set their fitted state, in attributes ending with ``_``,
-    in ``_fit``.
+    :mod:`recommender_systems.hyperparameters`) and their fitted state (``state =
+    declare_state(...)``, see :mod:`recommender_systems.state`), store the
+    hyperparameters in ``__init__`` (nothing else), and set their fitted state, in
+    attributes ending with ``_``, in ``_fit``.
     """
 
     #: What a user unseen in training gets by default (see :mod:`recommender_systems.query`).
     unknown_users: ClassVar[Literal["empty", "popular"]] = "empty"
     #: False for models that give every user the same ranking (the baselines).
     personalised: ClassVar[bool] = True
+
+    #: What ``fit`` leaves behind (see :mod:`recommender_systems.state`): every model
+    #: holds these; subclasses add theirs with ``declare_state(Base.state, ...)``.
+    state: ClassVar[StateDeclaration] = declare_state(
+        user_ids_=Ids(),
+        item_ids_=Ids(),
+        user_items_=Sparse("csr", "float32", ("n_users", "n_items")),
+        item_popularity_=Array("float32", ("n_items",)),
+        open=True,
+    )
 
     user_ids_: IdMap
     item_ids_: IdMap
@@ -263,9 +275,9 @@ class Recommender(Estimator, abc.ABC):
         ``unknown`` overrides the model's unknown-user policy for this call.
         """
         self._check_fitted()
-        n = check_positive_int(n, "n")
+        n = self._list_length(n)
         policy = check_choice(unknown or self.unknown_users, "unknown", UNKNOWN_USERS)
-        user_arr = query.as_id_array(users)
+        user_arr = self.user_ids_.keys(query.as_id_array(users), name="user_id")
         indices = self.user_ids_.to_index(user_arr, missing="ignore")
         allowed = query.allowed_items(self.item_ids_, items, exclude)
         missing = np.flatnonzero(indices < 0)
@@ -328,7 +340,7 @@ class Recommender(Estimator, abc.ABC):
         """The batch form of :meth:`recommend_from_history`: one row per history, with
         scores (``users`` holds the histories' positions ``0..len-1``)."""
         self._check_fitted()
-        n = check_positive_int(n, "n")
+        n = self._list_length(n)
         histories = list(histories)
         weight_lists = [None] * len(histories) if weights is None else list(weights)
         if len(weight_lists) != len(histories):
@@ -356,7 +368,7 @@ class Recommender(Estimator, abc.ABC):
     def score(self, user: Any, items: Iterable[Any]) -> np.ndarray:
         """The model's scores of ``items`` for a known ``user`` (float32, same order)."""
         self._check_fitted()
-        index = self.user_ids_.index_of(user, missing="ignore")
+        index = self.user_ids_.index_of(user, missing="ignore", name="user_id")
         if index < 0:
             raise UnknownUserError(
                 f"user {self.user_ids_.describe_id(user)} was not seen in training"
@@ -367,7 +379,7 @@ class Recommender(Estimator, abc.ABC):
     def similar_items(self, item: Any, n: int = 10) -> list[Any]:
         """The ``n`` items most similar to ``item`` (itself excluded), best first."""
         self._check_fitted()
-        n = check_positive_int(n, "n")
+        n = self._list_length(n)
         if not self.supports_similar_items:
             self._item_similarity(np.empty(0, dtype=np.int64))  # raises NotSupportedError
         index = query.item_indices(self.item_ids_, [item])
@@ -379,6 +391,11 @@ class Recommender(Estimator, abc.ABC):
         return list(self.item_ids_.to_ids(top[0][top[0] >= 0]).tolist())
 
     # ---------------------------------------------------------------- helpers
+    def _list_length(self, n: object) -> int:
+        """``n`` checked (an integer >= 1) and capped at the catalogue: a list never
+        holds more items than exist, and no kernel sees an ``n`` beyond them."""
+        return min(check_positive_int(n, "n"), len(self.item_ids_))
+
     def _block_rows(self) -> int:
         """Users scored at once by the default candidate step."""
         return max(1, query.SCORE_BLOCK_ELEMENTS // max(1, len(self.item_ids_)))

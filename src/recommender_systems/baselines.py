@@ -8,6 +8,7 @@ from recommender_systems.base import Recommender
 from recommender_systems.hyperparameters import Int, declare
 from recommender_systems.interactions import Interactions
 from recommender_systems.registry import register
+from recommender_systems.state import Array, declare_state
 
 
 class _SameForEveryone(Recommender):
@@ -15,6 +16,10 @@ class _SameForEveryone(Recommender):
 
     unknown_users = "popular"
     personalised = False
+    # -inf marks an item that is never recommended (MeanRating's rare items).
+    state = declare_state(
+        Recommender.state, item_scores_=Array("float32", ("n_items",), allow_inf=True)
+    )
     item_scores_: np.ndarray
 
     def _scores(self, users: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from recommender_systems.interactions import Interactions
 from recommender_systems.kernels.bpr import bpr_epoch
 from recommender_systems.matrix_factorization import MatrixFactorization, initial_factors
 from recommender_systems.registry import register
+from recommender_systems.state import Array, declare_state
 
 __all__ = ["BPR"]
 
@@ -70,6 +71,10 @@ class BPR(MatrixFactorization):
         ),
     )
 
+    state = declare_state(
+        MatrixFactorization.state,
+        item_biases_=Array("float32", ("n_items",), optional=True),
+    )
     item_biases_: np.ndarray | None
 
     def __init__(

@@ -44,6 +44,7 @@ from recommender_systems.hyperparameters import Custom, declare
 from recommender_systems.idmap import normalize_ids
 from recommender_systems.interactions import ITEM_COL, Interactions
 from recommender_systems.registry import register
+from recommender_systems.state import Array, Sparse, declare_state
 from recommender_systems.weighting import binarize, normalize_rows, row_norms, tfidf_weight
 
 FeatureKind = Literal["tfidf", "count", "binary"]
@@ -101,6 +102,12 @@ class ContentBased(Recommender):
     def __init__(self, item_features: pd.DataFrame | None = None) -> None:
         self.item_features = item_features
 
+    state = declare_state(
+        Recommender.state,
+        features_=Sparse("csr", "float32", ("n_items", "n_features")),
+        feature_names_=Array("str", ("n_features",)),
+        feature_norms_=Array("float32", ("n_items",)),
+    )
     features_: sp.csr_matrix
     feature_names_: np.ndarray
     feature_norms_: np.ndarray

@@ -21,11 +21,13 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from recommender_systems import _memory
+from recommender_systems.base import Recommender
 from recommender_systems.errors import ParameterError
 from recommender_systems.hyperparameters import Choice, Float, Range, declare
 from recommender_systems.interactions import Interactions
 from recommender_systems.neighborhood import ItemItemModel
 from recommender_systems.registry import register
+from recommender_systems.state import Array, declare_state
 
 Dtype = Literal["float32", "float64"]
 
@@ -52,6 +54,9 @@ class EASE(ItemItemModel):
     """
 
     binary = True
+    state = declare_state(
+        Recommender.state, similarity_=Array(("float64", "float32"), ("n_items", "n_items"))
+    )
     hyperparameters = declare(
         regularization=Float(
             default=500.0,

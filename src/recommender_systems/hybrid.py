@@ -33,6 +33,7 @@ from recommender_systems.interactions import Interactions
 from recommender_systems.kernels import topk
 from recommender_systems.neighborhood import ItemKNN, RP3beta
 from recommender_systems.registry import register
+from recommender_systems.state import Array, Models, declare_state
 
 
 def _check_recommenders(value: Any, name: str) -> Any:
@@ -97,6 +98,11 @@ class HybridRecommender(Recommender):
         n_threads=Threads(doc="threads for the members' top-k selection (0: all cores)"),
     )
     renamed_state: ClassVar[Mapping[str, str]] = {"models_": "recommenders_"}
+    state = declare_state(
+        Recommender.state,
+        recommenders_=Models(count="n_recommenders"),
+        weights_=Array("float64", ("n_recommenders",)),
+    )
 
     def __init__(
         self,
@@ -175,7 +181,8 @@ class HybridRecommender(Recommender):
             if weight == 0:
                 continue
             scores = np.ascontiguousarray(scores, dtype=np.float32).reshape(n_rows, n_items)
-            indices, _ = topk(scores, int(self.pool), exclude, n_threads=self._threads())
+            pool = min(int(self.pool), n_items)  # a pool beyond the catalogue is the catalogue
+            indices, _ = topk(scores, pool, exclude, n_threads=self._threads())
             ranks = np.broadcast_to(np.arange(1, indices.shape[1] + 1), indices.shape)
             rows = np.broadcast_to(np.arange(n_rows)[:, None], indices.shape)
             kept = indices >= 0

@@ -14,6 +14,18 @@ Duplicate (user, item) rows follow one policy, chosen by ``duplicates=``:
 - ``"error"``: a duplicate raises :class:`~recommender_systems.errors.DataError`.
 
 The timestamp of a merged pair is the latest one.
+
+Values (ratings, counts, weights) must be finite numbers within
+``±MAX_ABS_VALUE`` (10¹²): large enough for any count, duration or amount, small
+enough that float32 arithmetic on them (a sum of squares over 2³¹ values) stays
+finite, so no model turns them into NaN scores. Anything else raises
+:class:`~recommender_systems.errors.DataError` naming the column and row; the
+rule is enforced here, once, for every way data comes in (and for fold-in
+weights).
+
+Ids follow the rule of :mod:`recommender_systems.idmap`; ids read from a CSV or
+TSV file keep their text unless every one of them is a canonical integer (user
+``001`` stays ``"001"``).
 """
 
 from __future__ import annotations
@@ -31,11 +43,14 @@ import scipy.sparse as sp
 from recommender_systems._deprecation import warn_renamed
 from recommender_systems._validation import check_choice
 from recommender_systems.errors import DataError
-from recommender_systems.idmap import IdMap, normalize_ids
+from recommender_systems.idmap import IdMap, ids_from_text, normalize_ids
 
 DuplicatePolicy = Literal["auto", "sum", "mean", "max", "first", "last", "error"]
 Feedback = Literal["explicit", "implicit"]
 _POLICIES: tuple[DuplicatePolicy, ...] = ("auto", "sum", "mean", "max", "first", "last", "error")
+
+#: The largest magnitude of a value (see the module docs).
+MAX_ABS_VALUE = 1e12
 
 USER_COL = "user_id"
 ITEM_COL = "item_id"
@@ -254,7 +269,8 @@ class Interactions:
                 )
         rating_col = _optional_column(columns, rating_col, RATING_COL)
         timestamp_col = _optional_column(columns, timestamp_col, TIMESTAMP_COL)
-        n_rows = len(columns[user_col])
+        used = [c for c in (user_col, item_col, rating_col, timestamp_col) if c is not None]
+        n_rows = _common_length(columns, used)
         if n_rows == 0:
             raise DataError("expected at least one interaction, received an empty table")
 
@@ -263,7 +279,7 @@ class Interactions:
         if rating_col is None:
             values = np.ones(n_rows, dtype=np.float32)
         else:
-            values = _finite_numbers(columns[rating_col], rating_col)
+            values = check_values(columns[rating_col], f"column {rating_col!r}")
         ts = None if timestamp_col is None else _timestamps(columns[timestamp_col], timestamp_col)
         if feedback is None:
             feedback = "explicit" if rating_col is not None else "implicit"
@@ -296,12 +312,17 @@ class Interactions:
         if not file.is_file():
             raise DataError(f"expected an existing data file, received {str(file)!r} (not found)")
         suffix = file.suffix.lower()
+        id_cols = [kwargs.get("user_col", USER_COL), kwargs.get("item_col", ITEM_COL)]
         try:
             if suffix in {".parquet", ".pq"}:
                 frame = pd.read_parquet(file)
             else:
                 delimiter = sep or ("\t" if suffix in {".tsv", ".tab"} else ",")
-                frame = pd.read_csv(file, sep=delimiter)
+                # Ids are read as text and parsed by the one rule (ids_from_text).
+                frame = pd.read_csv(file, sep=delimiter, dtype=dict.fromkeys(id_cols, str))
+                for col in id_cols:
+                    if col in frame.columns:
+                        frame[col] = ids_from_text(frame[col].to_numpy(), col)
         except (ValueError, OSError) as exc:
             raise DataError(f"could not read {str(file)!r} as a table: {exc}") from exc
         return cls.from_frame(frame, **kwargs)
@@ -358,11 +379,7 @@ def _canonical_csr(matrix: Any) -> sp.csr_matrix:
     # A stored zero is a real interaction (a rating of 0); only duplicates merge.
     csr.sum_duplicates()
     csr.sort_indices()
-    if csr.nnz and not np.isfinite(csr.data).all():
-        pos = int(np.argmax(~np.isfinite(csr.data)))
-        raise DataError(
-            f"matrix: expected finite values, received {csr.data[pos]} at stored position {pos}"
-        )
+    check_values(csr.data, "matrix", where="stored position")
     csr.indptr = csr.indptr.astype(np.int64, copy=False)
     csr.indices = csr.indices.astype(np.int32, copy=False)
     for arr in (csr.data, csr.indices, csr.indptr):
@@ -385,11 +402,73 @@ def _columns(frame: Any) -> Mapping[str, Any]:
             for name in frame.column_names
         }
     if isinstance(frame, Mapping):
-        return {str(k): np.asarray(v) for k, v in frame.items()}
+        return {str(k): _column_array(v) for k, v in frame.items()}
     raise DataError(
         "expected a pandas or polars DataFrame, a pyarrow Table or a dict of columns, "
         f"received {type(frame).__name__}"
     )
+
+
+def require_non_negative(values: np.ndarray, who: str, why: str) -> None:
+    """Raises :class:`DataError` unless every value is ``>= 0``, for a model that
+    ``who`` names and whose method needs it (``why``)."""
+    if values.size and values.min() < 0:
+        raise DataError(f"values: {who} expects values >= 0 ({why}), received {values.min()}")
+
+
+def _common_length(columns: Mapping[str, Any], names: list[str]) -> int:
+    lengths = {}
+    for name in names:
+        shape = np.shape(columns[name])
+        if len(shape) != 1:
+            raise DataError(f"column {name!r}: expected one value per row, received shape {shape}")
+        lengths[name] = shape[0]
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{name!r} has {n}" for name, n in lengths.items())
+        raise DataError(f"expected columns of the same length, received: {listed}")
+    return next(iter(lengths.values()))
+
+
+def check_values(values: Any, name: str, *, where: str = "row") -> np.ndarray:
+    """``values`` as float32 after checking the rule for values (see the module
+    docs): finite numbers within ``±MAX_ABS_VALUE``; :class:`DataError` otherwise.
+
+    Example:
+        >>> check_values([1, 2.5], "column 'rating'").tolist()
+        [1.0, 2.5]
+        >>> check_values([1, 3e38], "column 'rating'")
+        Traceback (most recent call last):
+        ...
+        recommender_systems.errors.DataError: column 'rating': expected finite numbers ...
+    """
+    raw = np.asarray(values)
+    if raw.dtype.kind == "O":
+        nulls = pd.isna(raw)
+        if nulls.any():
+            pos = int(np.argmax(nulls))
+            raise DataError(f"{name}: expected numbers, received null at {where} {pos}")
+    try:
+        arr = raw.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name}: expected numbers, received dtype {raw.dtype}") from exc
+    bad = ~(np.abs(arr) <= MAX_ABS_VALUE)  # also true for NaN
+    if bad.any():
+        pos = int(np.argmax(bad))
+        raise DataError(
+            f"{name}: expected finite numbers within ±{MAX_ABS_VALUE:g} (so that float32 "
+            f"arithmetic stays finite), received {arr[pos]} at {where} {pos}"
+        )
+    return arr.astype(np.float32)
+
+
+def _column_array(values: Any) -> np.ndarray:
+    """A dict column as an array; values NumPy cannot stack (``[0, [1]]``) stay
+    Python objects, for the checks to name."""
+    try:
+        return np.asarray(values)
+    except (ValueError, TypeError):
+        items = list(values)
+        return np.fromiter(items, dtype=object, count=len(items))
 
 
 def _optional_column(columns: Mapping[str, Any], name: str | None, default: str) -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from recommender_systems.base import Recommender
+from recommender_systems.state import Array, declare_state
 
 __all__ = ["MatrixFactorization"]
 
@@ -30,6 +31,11 @@ class MatrixFactorization(Recommender):
     in ``_fit``; models with item biases override :meth:`_item_offsets`.
     """
 
+    state = declare_state(
+        Recommender.state,
+        user_factors_=Array("float32", ("n_users", "n_factors")),
+        item_factors_=Array("float32", ("n_items", "n_factors")),
+    )
     user_factors_: np.ndarray
     item_factors_: np.ndarray
 

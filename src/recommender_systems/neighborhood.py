@@ -33,9 +33,10 @@ from recommender_systems.hyperparameters import (
     Threads,
     declare,
 )
-from recommender_systems.interactions import Interactions
+from recommender_systems.interactions import Interactions, require_non_negative
 from recommender_systems.kernels import sparse_topk_product
 from recommender_systems.registry import register
+from recommender_systems.state import Sparse, declare_state
 from recommender_systems.weighting import (
     BM25_B,
     BM25_K1,
@@ -45,6 +46,9 @@ from recommender_systems.weighting import (
     row_norms,
     tfidf_weight,
 )
+
+#: The fitted state of the item-item neighbourhood models: each item's neighbours.
+ITEM_NEIGHBOURS = Sparse("csr", "float32", ("n_items", "n_items"))
 
 Similarity = Literal["cosine", "bm25", "tfidf", "jaccard"]
 SIMILARITIES: tuple[Similarity, ...] = ("cosine", "bm25", "tfidf", "jaccard")
@@ -236,6 +240,12 @@ class KNNModel(Recommender):
 
     def _operands(self, rows: sp.csr_matrix) -> ProductOperands:
         """:func:`similarity_operands` of ``rows`` with the model's hyperparameters."""
+        if self.similarity == "bm25":
+            require_non_negative(
+                rows.data,
+                f"{type(self).__name__}(similarity='bm25')",
+                "BM25 weighs counts; use similarity='cosine' for signed ratings",
+            )
         return similarity_operands(
             rows,
             self.similarity,
@@ -279,6 +289,7 @@ class ItemKNN(ItemItemModel, KNNModel):
             tune=OneOf(True, False),
         ),
     )
+    state = declare_state(Recommender.state, similarity_=ITEM_NEIGHBOURS)
 
     def __init__(
         self,
@@ -345,6 +356,9 @@ class UserKNN(KNNModel):
         self.bm25_b = bm25_b
         self.n_threads = n_threads
 
+    state = declare_state(
+        Recommender.state, neighbours_=Sparse("csr", "float32", ("n_users", "n_users"))
+    )
     neighbours_: sp.csr_matrix
 
     def _fit(self, data: Interactions) -> None:
@@ -391,6 +405,7 @@ class RP3beta(ItemItemModel):
         normalize=Bool(default=True, doc="scale each item's neighbour weights to sum to 1"),
         n_threads=Threads(),
     )
+    state = declare_state(Recommender.state, similarity_=ITEM_NEIGHBOURS)
 
     def __init__(
         self,

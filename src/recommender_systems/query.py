@@ -34,7 +34,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from recommender_systems.errors import DataError, UnknownItemError, UnknownUserError
-from recommender_systems.idmap import IdMap
+from recommender_systems.idmap import IdMap, id_array
+from recommender_systems.interactions import check_values
 from recommender_systems.kernels import topk
 
 __all__ = [
@@ -72,23 +73,15 @@ def one_id(value: Any) -> np.ndarray:
 
 
 def as_id_array(values: Iterable[Any] | npt.ArrayLike) -> np.ndarray:
-    """A 1-D array of ids, keeping ints as ints and strings as strings."""
-    if isinstance(values, str | bytes):
-        raise DataError(f"expected a list of ids, received the single string {values!r}")
-    arr = values if isinstance(values, np.ndarray) else np.asarray(list(values))  # type: ignore[arg-type]
-    if arr.ndim != 1:
-        arr = arr.reshape(-1)
-    if arr.dtype == object and arr.size:
-        if all(isinstance(v, str) for v in arr):
-            arr = arr.astype(str)
-        elif all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in arr):
-            arr = arr.astype(np.int64)
-    return arr
+    """A 1-D array of ids, each keeping its own type: ``[9, 1, "x"]`` stays a mix
+    (which :meth:`IdMap.keys` refuses), it never becomes three strings. Anything
+    that is not a list of ids raises :class:`~recommender_systems.errors.DataError`."""
+    return id_array(values)
 
 
 def item_indices(item_ids: IdMap, items: Iterable[Any]) -> np.ndarray:
     """Internal indices of ``items``; every id must be known to the model."""
-    values = as_id_array(items)
+    values = item_ids.keys(as_id_array(items), name="item_id")
     indices = item_ids.to_index(values, missing="ignore")
     if (indices < 0).any():
         unknown = values[indices < 0]
@@ -109,7 +102,7 @@ def allowed_items(
         allowed[:] = False
         allowed[item_indices(item_ids, items)] = True
     if exclude is not None:
-        indices = item_ids.to_index(as_id_array(exclude), missing="ignore")
+        indices = item_ids.to_index(as_id_array(exclude), missing="ignore", name="item_id")
         allowed[indices[indices >= 0]] = False
     return allowed
 
@@ -118,17 +111,15 @@ def history_matrix(
     item_ids: IdMap, history: Iterable[Any], weights: Iterable[float] | None
 ) -> sp.csr_matrix:
     """One new user's history as a ``1 x n_items`` CSR row (unknown items dropped)."""
-    values = as_id_array(history)
+    values = item_ids.keys(as_id_array(history), name="item_id")
     indices = item_ids.to_index(values, missing="ignore")
     w = np.ones(indices.size, dtype=np.float32)
     if weights is not None:
-        w = np.asarray(list(weights), dtype=np.float32)
+        w = check_values(list(weights), "weights", where="position")
         if w.shape != indices.shape:
             raise DataError(
                 f"weights: expected one weight per history item ({indices.size}), received {w.size}"
             )
-        if not np.isfinite(w).all():
-            raise DataError("weights: expected finite numbers, received NaN or infinity")
     known = indices >= 0
     if not known.any():
         raise DataError(

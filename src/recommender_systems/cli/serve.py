@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from recommender_systems.cli._common import CliError, add_model_option, import_modules
+from recommender_systems.cli._common import (
+    CliError,
+    add_model_option,
+    add_unknown_users_option,
+    import_modules,
+)
+
+#: Where ``recsys serve`` reads the admin token when ``--admin-token`` is not given
+#: (an environment variable keeps it out of the process list).
+ADMIN_TOKEN_ENV = "RECSYS_ADMIN_TOKEN"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -12,21 +23,46 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "serve",
         help="serve a saved model over HTTP (needs the 'serve' extra)",
         description="Serves --model over HTTP: GET /recommend, POST /recommend, POST "
-        "/recommend/history, GET /similar, /healthz, /info, /docs. POST /admin/reload or "
-        "SIGHUP reloads the model file without dropping requests.",
+        "/recommend/history, GET /similar, /healthz, /info, /docs. SIGHUP reloads the "
+        "model file without dropping requests; so does POST /admin/reload when the server "
+        "has an admin token.",
     )
     add_model_option(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument(
-        "--unknown-users",
-        choices=("popular", "empty"),
-        default="popular",
-        help="what a user unseen in training gets (default: the popularity ranking)",
+        "--port", type=int, default=8000, help="port (default 8000; 0: any free port)"
     )
-    parser.add_argument("--max-n", type=int, default=1000, help="largest n accepted")
-    parser.add_argument("--max-batch", type=int, default=10_000, help="most users per POST")
-    parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    add_unknown_users_option(parser)
+    parser.add_argument("--max-n", type=int, default=1000, help="largest n (default 1000)")
+    parser.add_argument(
+        "--max-batch", type=int, default=10_000, help="most users per POST (default 10000)"
+    )
+    parser.add_argument(
+        "--max-results",
+        type=int,
+        default=100_000,
+        help="most recommendations per request, users x n (default 100000)",
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=8 << 20,
+        help="largest request body, counted as it arrives (default 8388608)",
+    )
+    parser.add_argument(
+        "--admin-token",
+        default=os.environ.get(ADMIN_TOKEN_ENV),
+        help=f"enables POST /admin/reload for requests with 'Authorization: Bearer TOKEN' "
+        f"(at least 16 characters; default: ${ADMIN_TOKEN_ENV}; without one the admin "
+        "endpoints are off)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=LOG_LEVELS,
+        help="the service's messages (default info: one line when ready); debug and trace "
+        "also show uvicorn's",
+    )
     parser.set_defaults(run=run)
 
 
@@ -40,9 +76,12 @@ def run(args: argparse.Namespace) -> int:
     import_modules(args.imports)
     settings = serving.Settings(
         model_path=args.model,
-        unknown_users=args.unknown_users,
+        unknown_users=None if args.unknown_users == "model" else args.unknown_users,
         max_n=args.max_n,
         max_batch=args.max_batch,
+        max_results=args.max_results,
+        max_body_bytes=args.max_body_bytes,
+        admin_token=args.admin_token or None,
     )
     serving.run(settings, host=args.host, port=args.port, log_level=args.log_level)
     return 0

@@ -5,6 +5,12 @@ model from it without the training data, with exactly the same recommendations.
 Everything a model learned is in its attributes ending with ``_`` (the model
 contract), so every model, present and future, is saved by the same code.
 
+A file is checked for integrity (checksums, sizes), then for meaning: every
+fitted attribute against the model class's declared state
+(:mod:`recommender_systems.state`: kinds, dtypes, shapes against the id maps)
+and every hyperparameter through the class's own declaration, so a file that
+loads is a model that can answer.
+
 Example:
     >>> import pandas as pd, tempfile, os
     >>> from recommender_systems import MostPopular, load
@@ -27,11 +33,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender_systems._estimator import Estimator, fitted_state
-from recommender_systems.errors import ModelFileError, RecsysError
+from recommender_systems.errors import ModelFileError, NotSupportedError, RecsysError
 from recommender_systems.idmap import IdMap
 from recommender_systems.persistence import container
 from recommender_systems.persistence.classes import qualified_name, registered_name
 from recommender_systems.persistence.codec import Decoder, Encoder
+from recommender_systems.state import StateMismatch, check_state
 
 if TYPE_CHECKING:  # the model base class sits above this module: no import at run time
     from recommender_systems.base import Recommender
@@ -79,6 +86,13 @@ class ModelInfo:
 def save(model: Recommender, path: str | os.PathLike[str]) -> Path:
     """Writes a fitted ``model`` to ``path`` (atomically: a crash keeps any old file)."""
     model._check_fitted()
+    try:
+        check_state(model)
+    except StateMismatch as exc:
+        raise NotSupportedError(
+            f"cannot save: {exc} (a model declares its fitted state in its class's `state`; "
+            "see recommender_systems.state)"
+        ) from None
     from recommender_systems import __version__
 
     encoder = Encoder()
@@ -94,30 +108,37 @@ def save(model: Recommender, path: str | os.PathLike[str]) -> Path:
     return container.write(path, header, encoder.arrays, encoder.labels)
 
 
-def load(path: str | os.PathLike[str], *, mmap: bool = True, verify: bool = True) -> Recommender:
+def load(path: str | os.PathLike[str], *, mmap: bool = False, verify: bool = True) -> Recommender:
     """The model saved at ``path``, ready to recommend (no training data needed).
 
-    Arrays are memory-mapped copy-on-write (``mmap=True``: fast, shared between
-    processes serving the same file) or read into memory. ``verify`` checks every
-    array's SHA-256; a damaged, truncated, foreign or newer-format file raises
+    By default the file is read once into private memory: the loaded model never
+    depends on the file again, so replacing, truncating or deleting it afterwards
+    cannot affect it. ``mmap=True`` maps the file copy-on-write instead (faster to
+    load, pages shared between processes), for batch jobs that want it, at a risk:
+    if the file is overwritten in place or truncated while mapped (rather than
+    replaced by a rename, as ``save`` does), the model reads the new bytes
+    unchecked or the process dies with ``SIGBUS``. ``verify`` checks every array's
+    SHA-256. A damaged, truncated, foreign or newer-format file, or one whose
+    content does not fit its model class, raises
     :class:`~recommender_systems.errors.ModelFileError`.
     """
     return load_with_info(path, mmap=mmap, verify=verify)[0]
 
 
 def load_with_info(
-    path: str | os.PathLike[str], *, mmap: bool = True, verify: bool = True
+    path: str | os.PathLike[str], *, mmap: bool = False, verify: bool = True
 ) -> tuple[Recommender, ModelInfo]:
     """Like :func:`load`, with the file's :class:`ModelInfo` from the same read."""
     contents = container.read(path, mmap_arrays=mmap, verify=verify)
     try:
         model = Decoder(contents.arrays).model(contents.header.get("model"))
+        if not model.is_fitted:
+            raise ModelFileError("the file holds no fitted model")
+        check_state(model)
     except RecsysError as exc:
         raise ModelFileError(f"{contents.path}: {exc}") from None
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise ModelFileError(f"{contents.path}: could not rebuild the model: {exc}") from None
-    if not model.is_fitted:
-        raise ModelFileError(f"{contents.path}: the file holds no fitted model")
     return cast("Recommender", model), _info(contents)
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender_systems._estimator import STATE_NAME, Estimator, fitted_state
-from recommender_systems.errors import ModelFileError, NotSupportedError
+from recommender_systems.errors import ModelFileError, NotSupportedError, ParameterError
 from recommender_systems.idmap import IdMap
 from recommender_systems.persistence.classes import class_reference, resolve_class
 from recommender_systems.persistence.container import storable
@@ -204,6 +204,10 @@ class Decoder:
             model = cls(**values)
         except TypeError as exc:
             raise ModelFileError(f"parameters do not match {cls.__name__}: {exc}") from None
+        try:
+            model._validate_params()  # the class's own declaration, as fit would check them
+        except ParameterError as exc:
+            raise ModelFileError(f"hyperparameters of {cls.__name__}: {exc}") from None
         self._models[_int(node, "id")] = model
         for name, value in state.items():
             if not STATE_NAME.match(name):

@@ -13,18 +13,24 @@ Layout (all integers little-endian)::
 
 Every byte is covered: the header by its SHA-256, each array by its own SHA-256
 (listed in the header), the padding must be zeros, and the file length must be
-exactly what the header announces. Arrays are read with ``np.frombuffer`` over a
-copy-on-write memory map (or over bytes read into memory), never unpickled.
-See docs/decisions/0005-model-file-format.md for why.
+exactly what the header announces. Before anything is allocated, sizes are
+bounded: only regular files are opened (never a device or a FIFO), the header is
+at most :data:`MAX_HEADER_BYTES` and nests at most :data:`MAX_HEADER_DEPTH`
+levels, every array's size is computed exactly (no int64 overflow) and must lie
+inside the file. Arrays are read with ``np.frombuffer`` over the file's bytes
+read into private memory (or over a copy-on-write memory map, on request), never
+unpickled. See docs/decisions/0005-model-file-format.md for why.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import mmap
 import os
 import re
+import stat
 import struct
 import tempfile
 from collections.abc import Callable, Sequence
@@ -42,8 +48,12 @@ FORMAT_VERSION = 1
 FORMAT_NAME = "recommender-systems-model"
 ALIGNMENT = 64
 _PREAMBLE = struct.Struct("<8sIIQ32s")
-#: A header larger than this is not something this library wrote.
-_MAX_HEADER = 1 << 30
+#: A header larger than this is not something this library wrote (arrays live in
+#: blobs; the header holds their descriptions and the model's small values).
+MAX_HEADER_BYTES = 64 << 20
+#: Nesting of the header's JSON (a hybrid of hybrids stays far below it).
+MAX_HEADER_DEPTH = 100
+_MAX_NDIM = 32
 # dtype strings this format stores: numbers, booleans, fixed-width unicode, dates.
 # Anything else (objects, structured or void dtypes) would need pickle.
 _DTYPE = re.compile(r"^[<>|=]?(b1|[iu][1248]|f[248]|c(8|16)|U\d+|[Mm]8(\[\w+\])?)$")
@@ -89,7 +99,12 @@ class ArrayEntry:
         if not isinstance(entry, dict):
             raise ModelFileError(f"malformed header: an array entry is {type(entry).__name__}")
         try:
-            shape = tuple(int(s) for s in entry["shape"])
+            raw_shape = entry["shape"]
+            if not isinstance(raw_shape, list) or len(raw_shape) > _MAX_NDIM:
+                raise ValueError(f"shape {raw_shape!r}")
+            if not all(isinstance(s, int) and not isinstance(s, bool) for s in raw_shape):
+                raise ValueError(f"shape {raw_shape!r}")
+            shape = tuple(raw_shape)
             result = cls(
                 dtype=str(entry["dtype"]),
                 shape=shape,
@@ -103,12 +118,14 @@ class ArrayEntry:
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"malformed header: bad array entry {entry!r} ({exc})") from None
         dtype = checked_dtype(result.dtype, result.label)
+        count = math.prod(shape)  # Python integers: exact, never wrapping around
         if (
             result.order not in ("C", "F")
             or min(shape, default=0) < 0
             or result.offset < 0
             or result.offset % ALIGNMENT
-            or result.nbytes != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            or result.nbytes != count * dtype.itemsize
+            or (count and not dtype.itemsize)  # '<U0': elements of no bytes at all
         ):
             raise ModelFileError(f"malformed header: inconsistent array entry {entry!r}")
         return result
@@ -239,10 +256,10 @@ class Contents:
 
 
 def read(
-    path: str | os.PathLike[str], *, mmap_arrays: bool = True, verify: bool = True
+    path: str | os.PathLike[str], *, mmap_arrays: bool = False, verify: bool = True
 ) -> Contents:
-    """Reads and checks a model file; arrays are views of a copy-on-write memory map
-    (``mmap_arrays=True``) or of the file's bytes read into memory."""
+    """Reads and checks a model file; arrays are views of the file's bytes read into
+    private memory, or of a copy-on-write memory map (``mmap_arrays=True``)."""
     source = Path(path)
     with _open(source) as f:
         size = os.fstat(f.fileno()).st_size
@@ -250,18 +267,34 @@ def read(
         if mmap_arrays and size:
             buffer = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
         else:
-            buffer = bytearray(f.read())
+            buffer = _read_exactly(f, size, source)
     view = memoryview(buffer)
     try:
         header, header_sha, data_start = _parse_header(view, source)
-        entries = _entries(header, source)
         _check_length(header, data_start, size, source)
+        entries = _entries(header, source)
         if verify:
             _verify(view, entries, data_start, size, source)
         arrays = [_array(buffer, entry, data_start) for entry in entries]
     finally:
         view.release()
     return Contents(header, arrays, source, header_sha, size)
+
+
+def _read_exactly(f: BinaryIO, size: int, source: Path) -> bytearray:
+    """The file's ``size`` bytes (its size when opened), read once into private memory."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    filled = 0
+    while filled < size:
+        got = f.readinto(view[filled:])  # type: ignore[attr-defined]
+        if not got:
+            raise ModelFileError(
+                f"{source}: the file is truncated: it shrank to {filled} bytes while being read"
+            )
+        filled += got
+    view.release()
+    return buffer
 
 
 def read_header(path: str | os.PathLike[str]) -> Contents:
@@ -271,7 +304,7 @@ def read_header(path: str | os.PathLike[str]) -> Contents:
         size = os.fstat(f.fileno()).st_size
         head = f.read(_PREAMBLE.size)
         length = _check_preamble(head, size, source)[1]
-        if length > _MAX_HEADER:
+        if length > MAX_HEADER_BYTES:
             raise ModelFileError(f"{source}: the file is damaged: header length {length}")
         head += f.read(length)
     header, header_sha, data_start = _parse_header(memoryview(head), source, file_size=size)
@@ -292,12 +325,26 @@ def _check_length(header: dict[str, Any], data_start: int, size: int, source: Pa
 
 
 def _open(source: Path) -> BinaryIO:
-    if source.is_dir():
-        raise ModelFileError(f"{source}: expected a model file, received a directory")
+    """``source`` opened for reading if it is a regular file (closed by the caller).
+
+    Opened without blocking, so that a FIFO with no writer cannot hang the caller,
+    and checked on the open descriptor, so that what is read is what was checked.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        return open(source, "rb")  # closed by the caller's with-block
+        fd = os.open(source, flags)
     except FileNotFoundError:
         raise ModelFileError(f"{source}: no such model file") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{source}: expected a model file, received a directory") from None
+    except OSError as exc:
+        raise ModelFileError(f"{source}: cannot open the model file: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "a directory" if stat.S_ISDIR(mode) else "a device, FIFO or socket"
+        raise ModelFileError(f"{source}: expected a model file, received {what}")
+    return os.fdopen(fd, "rb")
 
 
 def _check_preamble(head: bytes, size: int, source: Path) -> tuple[int, int, bytes]:
@@ -332,11 +379,19 @@ def _parse_header(
         raise ModelFileError(
             f"{source}: the file is truncated: its header needs {end} bytes, found {len(view)}"
         )
+    if length > MAX_HEADER_BYTES:
+        raise ModelFileError(f"{source}: the file is damaged: header length {length}")
     header_bytes = view[_PREAMBLE.size : end]
     if hashlib.sha256(header_bytes).digest() != checksum:
         raise ModelFileError(f"{source}: the file is damaged: the header fails its SHA-256 check")
+    text = bytes(header_bytes)
+    depth = json_depth(text)
+    if depth > MAX_HEADER_DEPTH:
+        raise ModelFileError(
+            f"{source}: malformed header: nested {depth} levels deep (at most {MAX_HEADER_DEPTH})"
+        )
     try:
-        header = json.loads(bytes(header_bytes).decode("utf-8"))
+        header = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{source}: malformed header: {exc}") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
@@ -344,11 +399,36 @@ def _parse_header(
     return header, checksum.hex(), _align(end)
 
 
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def json_depth(text: bytes) -> int:
+    """How deeply the JSON ``text`` nests arrays and objects (found without parsing
+    it, so that a hostile header cannot exhaust the parser's recursion).
+
+    Example:
+        >>> json_depth(b'{"a": [1, {"b": "[[["}]}')
+        3
+    """
+    bare = np.frombuffer(_STRINGS.sub(b'""', text), dtype=np.uint8)
+    steps = np.isin(bare, (ord("["), ord("{"))).astype(np.int64)
+    steps -= np.isin(bare, (ord("]"), ord("}")))
+    return int(np.cumsum(steps).max(initial=0))
+
+
 def _entries(header: dict[str, Any], source: Path) -> list[ArrayEntry]:
     raw = header.get("arrays")
     if not isinstance(raw, list):
         raise ModelFileError(f"{source}: malformed header: no array list")
-    return [ArrayEntry.from_json(entry) for entry in raw]
+    entries = [ArrayEntry.from_json(entry) for entry in raw]
+    data_size = header["data_size"]  # checked by _check_length
+    for entry in entries:
+        # Checked whether or not checksums are verified: an array never reads past the file.
+        if entry.offset + entry.nbytes > data_size:
+            raise ModelFileError(
+                f"{source}: malformed header: array {entry.label} lies past the end of the file"
+            )
+    return entries
 
 
 def _verify(

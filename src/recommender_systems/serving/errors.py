@@ -1,5 +1,7 @@
 """Every failure becomes a JSON body ``{"error", "message", "detail"}`` with a 4xx
-status; only a bug in the server itself gives a 500."""
+status; only a bug in the server itself gives a 500. Responses never show the
+server's internals: no exception class names, no tracebacks, no paths (the 500's
+details go to the server's log)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,10 @@ class RequestTooLarge(Exception):
     """A batch or body over the server's limits (413)."""
 
 
+class Unauthorized(Exception):
+    """An admin request without the server's admin token (401)."""
+
+
 # The first matching class wins: more specific classes come first.
 _STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownItemError, 404, "unknown_item"),
@@ -37,12 +43,19 @@ _STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (ParameterError, 422, "invalid_parameter"),
     (DataError, 422, "invalid_data"),
     (RequestTooLarge, 413, "too_large"),
+    (Unauthorized, 401, "unauthorized"),
 )
 
 
-def error_response(status: int, code: str, message: str, detail: Any = None) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    detail: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     body = orjson.dumps({"error": code, "message": message, "detail": detail})
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -79,12 +92,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> Response:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", f"{type(exc).__name__}: {exc}")
+        return error_response(500, "internal_error", "internal server error (see the server log)")
 
 
 def _handler(status: int, code: str) -> Any:
+    headers = {"www-authenticate": "Bearer"} if status == 401 else None
+
     async def handle(request: Request, exc: Exception) -> Response:
-        return error_response(status, code, str(exc))
+        return error_response(status, code, str(exc), headers=headers)
 
     return handle
 
@@ -99,5 +114,6 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 def _jsonable(errors: Any) -> Any:
-    # Validation errors may carry exception objects in their context.
-    return orjson.loads(orjson.dumps(errors, default=str))
+    # Where and what only: the input is the client's own (possibly megabytes), and the
+    # context may hold exception objects.
+    return [{key: e.get(key) for key in ("loc", "msg", "type")} for e in errors]

@@ -65,8 +65,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for code, what in {
         400: "malformed request (e.g. invalid JSON)",
         404: "unknown item",
-        413: "request too large",
+        413: "request too large: a body, a batch or users x n over the server's limits",
         415: "a body that is not JSON",
         422: "invalid parameters, or not supported by this model",
     }.items()
+}
+#: The admin endpoints' own errors.
+ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Error, "description": "no admin token, or not the server's"},
+    409: {
+        "model": Error,
+        "description": "the file could not be loaded; the old model keeps serving",
+    },
 }
