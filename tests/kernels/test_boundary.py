@@ -141,7 +141,7 @@ def test_an_allocation_the_system_refuses_is_a_typed_error() -> None:
 @pytest.mark.parametrize("n_threads", [MAX_THREADS + 1, 2**64, -1, 2.0, "4", True])
 def test_thread_counts_outside_the_bound_are_refused(n_threads: object) -> None:
     scores = np.ones((2, 3), np.float32)
-    with pytest.raises(ParameterError, match="^n_threads: expected an integer"):
+    with pytest.raises(ParameterError, match=r"^n_threads: expected an integer"):
         ext.topk(scores, 1, n_threads=n_threads)  # type: ignore[arg-type]
 
 

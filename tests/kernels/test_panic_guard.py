@@ -93,11 +93,10 @@ def test_a_panic_becomes_a_kernel_error(probe: ModuleType, where: str, reason: s
     with pytest.raises(KernelError, match=f"^_panic_probe: the Rust kernel failed .*{reason}"):
         probe._panic_probe(where)
     # What `except Exception` (or the library's own base class) catches.
-    try:
+    with pytest.raises(RecsysError) as caught:
         probe._panic_probe(where)
-    except RecsysError as exc:
-        assert isinstance(exc, RuntimeError)
-        assert "please report it" in str(exc)
+    assert isinstance(caught.value, RuntimeError)
+    assert "please report it" in str(caught.value)
 
 
 @pytest.mark.slow

@@ -107,12 +107,18 @@ fn solve_with_isa(
             .par_chunks_mut(k)
             .enumerate()
             .with_min_len(8)
-            .for_each_init(
+            .try_for_each_init(
                 || Scratch::new(k, solver),
-                |scratch, (u, x)| row.solve(isa, u, reg[u], x, scratch),
-            );
+                |scratch, (u, x)| match scratch {
+                    Ok(scratch) => {
+                        row.solve(isa, u, reg[u], x, scratch);
+                        Ok(())
+                    }
+                    Err(e) => Err(e.clone()),
+                },
+            )
     };
-    pool::install(n_threads, work)
+    pool::install(n_threads, work)?
 }
 
 fn validate(problem: &AlsProblem<'_>, factors: &MatrixMut<'_>) -> KernelResult<()> {
@@ -276,15 +282,16 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn new(k: usize, solver: Solver) -> Self {
+    /// Checked by `check_memory`, and allocated fallibly all the same.
+    fn new(k: usize, solver: Solver) -> KernelResult<Self> {
         let dense = if solver == Solver::Cholesky { k } else { 0 };
-        Self {
-            r: vec![0.0; k],
-            p: vec![0.0; k],
-            ap: vec![0.0; k],
-            a: vec![0.0; dense * dense],
-            b: vec![0.0; dense],
-        }
+        Ok(Self {
+            r: memory::zeroed("factors", k)?,
+            p: memory::zeroed("factors", k)?,
+            ap: memory::zeroed("factors", k)?,
+            a: memory::zeroed("factors", dense * dense)?,
+            b: memory::zeroed("factors", dense)?,
+        })
     }
 }
 

@@ -58,13 +58,7 @@ impl Measure<'_> {
         check_len("col_norms", cols.len(), n_cols)?;
         check_finite("row_norms", rows)?;
         check_finite("col_norms", cols)?;
-        if !(shrink.is_finite() && *shrink >= 0.0) {
-            return Err(KernelError::new(
-                "shrink",
-                format!("expected a finite number >= 0, received {shrink}"),
-            ));
-        }
-        Ok(())
+        check_shrink(*shrink)
     }
 
     #[inline]
@@ -83,6 +77,18 @@ impl Measure<'_> {
             } => dot / (row_counts[row] + col_counts[col] - dot + shrink),
         }
     }
+}
+
+/// Fails unless `shrink` is a finite number `>= 0` (whatever the measure: a
+/// caller passing a bad one has a bug, even where "dot" ignores it).
+pub fn check_shrink(shrink: f32) -> KernelResult<()> {
+    if !(shrink.is_finite() && shrink >= 0.0) {
+        return Err(KernelError::new(
+            "shrink",
+            format!("expected a finite number >= 0, received {shrink}"),
+        ));
+    }
+    Ok(())
 }
 
 /// A CSR matrix produced by a kernel.

@@ -19,6 +19,7 @@ from recommender_systems.hyperparameters import MAX_THREADS
 __all__ = [
     "check_factor_matrix",
     "check_finite",
+    "check_length",
     "check_non_negative_number",
     "check_rows",
     "check_same_columns",
@@ -70,6 +71,12 @@ def check_rows(array: np.ndarray, name: str, rows: int, meaning: str) -> None:
         raise ParameterError(f"{name}: expected {rows} rows ({meaning}), received {array.shape[0]}")
 
 
+def check_length(array: np.ndarray, name: str, length: int) -> None:
+    """Fails unless the 1-D ``array`` holds ``length`` values."""
+    if array.shape[0] != length:
+        raise ParameterError(f"{name}: expected length {length}, received length {array.shape[0]}")
+
+
 def check_same_columns(array: np.ndarray, name: str, like: np.ndarray, like_name: str) -> None:
     """Fails unless ``array`` has as many columns as ``like``, and ``like`` at least one."""
     if like.shape[1] == 0:
@@ -81,8 +88,11 @@ def check_same_columns(array: np.ndarray, name: str, like: np.ndarray, like_name
 
 
 def check_non_negative_number(value: float, name: str) -> float:
-    """Fails unless ``value`` is a finite number ``>= 0``."""
-    if not (math.isfinite(value) and value >= 0):
+    """Fails unless ``value`` is a finite number ``>= 0`` in float32, as the kernels
+    compute (1e300 is infinite there)."""
+    with np.errstate(over="ignore"):
+        as_float32 = float(np.float32(value))
+    if not (math.isfinite(as_float32) and as_float32 >= 0):
         raise ParameterError(f"{name}: expected a finite number >= 0, received {value}")
     return value
 

@@ -197,7 +197,7 @@ def _check_reference_args(
     _checks.check_finite(fixed, "fixed_factors")
     _checks.check_finite(factors, "factors")
     regularization = _checks.check_factor_matrix(regularization, "regularization", ndim=1)
-    _checks.check_rows(regularization, "regularization", factors.shape[0], "one per row")
+    _checks.check_length(regularization, "regularization", factors.shape[0])
     if not (np.isfinite(regularization).all() and (regularization >= 0).all()):
         raise ParameterError("regularization: expected finite values >= 0")
     _checks.check_finite(data, "data")

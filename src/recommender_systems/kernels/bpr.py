@@ -238,13 +238,14 @@ def _check_reference_args(
     _checks.check_rows(user_factors, "user_factors", indptr.size - 1, "one per row of indptr")
     if item_bias is not None:
         bias = _checks.check_factor_matrix(item_bias, "item_bias", ndim=1)
-        _checks.check_rows(bias, "item_bias", item_factors.shape[0], "one per item")
+        _checks.check_length(bias, "item_bias", item_factors.shape[0])
         _checks.check_finite(bias, "item_bias")
     _checks.check_finite(user_factors, "user_factors")
     _checks.check_finite(item_factors, "item_factors")
     _checks.check_non_negative_number(float(learning_rate), "learning_rate")
     _checks.check_non_negative_number(float(reg), "reg")
-    if not (_checks.count(seed, "seed") < 2**64):
+    is_int = isinstance(seed, int | np.integer) and not isinstance(seed, bool)
+    if not (is_int and 0 <= seed < 2**64):
         raise ParameterError(f"seed: expected an integer in [0, 2**64), received {seed!r}")
     _check_sorted_rows(indptr, indices)
 

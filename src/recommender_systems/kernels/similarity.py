@@ -172,7 +172,7 @@ def _apply(
     # The same float32 operations, in the same order, as the Rust kernel.
     if measure == "dot" or row_norms is None or col_norms is None:
         return dots
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if measure == "cosine":
             return dots / (row_norms[rows] * col_norms[cols] + shrink)
         return dots / (row_norms[rows] + col_norms[cols] - dots + shrink)

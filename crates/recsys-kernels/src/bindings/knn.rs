@@ -48,6 +48,7 @@ pub fn sparse_topk_product<'py>(
         let b = CsrArgs::extract(B, b_indptr, b_indices, Some(b_data))?;
         let b_view = b.view_rows(n_cols)?;
         let a_view = a.view_rows(b.n_rows())?;
+        crate::knn::check_shrink(shrink as f32)?;
         let norms = Norms::extract(row_norms, col_norms)?;
         let measure = norms.measure(measure, shrink as f32)?;
         let out = py.detach(|| {
