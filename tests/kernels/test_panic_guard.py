@@ -4,7 +4,7 @@ Kernels validate their arguments and are not meant to panic, so the guard can
 only be exercised by a panic put there on purpose: the cargo feature
 ``panic-probe`` adds ``_panic_probe``, a binding that panics on the calling thread
 or on a pool thread. maturin never enables it; this module builds the extension
-with it (a debug build in ``target/panic-probe``, about a minute the first time,
+with it (a debug build in ``target/panic-probe``: one to three minutes the first time,
 cached afterwards) and loads that copy beside the real one.
 """
 
