@@ -1,9 +1,16 @@
 # Type stubs of the compiled extension `recommender_systems._kernels`
-# (crates/recsys-kernels/src/bindings). tests/kernels/test_stubs.py checks that
-# every function here exists in the module with the same parameters, and back.
+# (crates/recsys-kernels/src/bindings). mypy checks every call into the
+# extension against them (`kernels/_loader.py`), and `python -m mypy.stubtest
+# recommender_systems._kernels` (in .ci/run and tests/kernels/test_stubs.py)
+# checks them against the compiled module's signatures, both ways.
+#
+# Every function raises recommender_systems.errors.ParameterError (a ValueError)
+# for an invalid argument, InsufficientMemoryError when the work would not fit in
+# the available memory, and KernelError if the kernel fails inside (a bug).
 import numpy as np
 import numpy.typing as npt
 
+__all__ = ["__version__", "als_solve", "bpr_epoch", "gram", "sparse_topk_product", "topk"]
 __version__: str
 
 def topk(

@@ -73,11 +73,23 @@ class ModelFileError(RecsysError, ValueError):
     """A saved model file is damaged, of another kind, or from a newer format."""
 
 
+class KernelError(RecsysError, RuntimeError):
+    """A Rust kernel failed inside: a bug in this library, not in the caller's input.
+
+    Kernels check their arguments (a bad one raises :class:`ParameterError`) and
+    never panic on purpose; a panic that slips through is caught at the boundary
+    and raised as this error instead of taking the process down. The arrays the
+    kernel was updating in place may be partly updated. Please report it with the
+    arguments that caused it.
+    """
+
+
 __all__ = [
     "ChecksumError",
     "DataError",
     "DatasetNotAvailableError",
     "InsufficientMemoryError",
+    "KernelError",
     "ModelFileError",
     "NotFittedError",
     "NotSupportedError",

@@ -4,6 +4,7 @@ dense formulation, and its argument checks."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -75,7 +76,7 @@ def test_rust_matches_reference(
     indptr, indices = csr_arrays(p.ratings)
     ours, theirs = p.factors.copy(), p.factors.copy()
     args = (indptr, indices, p.ratings.data, p.fixed)
-    ext.als_solve(*args, ours, p.reg, alpha, steps, exact, None, threads)  # type: ignore[union-attr]
+    ext.als_solve(*args, ours, p.reg, alpha, steps, exact, None, threads)
     als_solve_reference(*args, theirs, p.reg, alpha, cg_steps=steps, exact=exact)
     scale = max(1.0, float(np.abs(theirs).max()))
     np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-4 * scale)
@@ -123,7 +124,7 @@ def test_gram_matches_numpy() -> None:
     np.testing.assert_allclose(gram(y), gram_reference(y), rtol=1e-4, atol=1e-2)
 
 
-def good_args() -> dict[str, object]:
+def good_args() -> dict[str, Any]:
     p = Problem(n_rows=4, n_cols=5, k=3, density=0.5, seed=2)
     indptr, indices = csr_arrays(p.ratings)
     return {
@@ -141,18 +142,18 @@ def good_args() -> dict[str, object]:
     }
 
 
-Change = Callable[[dict[str, object]], None]
+Change = Callable[[dict[str, Any]], None]
 
 
-def _set(name: str, value: Callable[[dict[str, object]], object]) -> Change:
-    def change(args: dict[str, object]) -> None:
+def _set(name: str, value: Callable[[dict[str, Any]], object]) -> Change:
+    def change(args: dict[str, Any]) -> None:
         args[name] = value(args)
 
     return change
 
 
 def _nan_at_first(name: str) -> Change:
-    def change(args: dict[str, object]) -> None:
+    def change(args: dict[str, Any]) -> None:
         arr = np.array(args[name], copy=True)
         arr.flat[0] = np.nan
         args[name] = arr
@@ -160,7 +161,7 @@ def _nan_at_first(name: str) -> Change:
     return change
 
 
-def _shared(args: dict[str, object]) -> None:
+def _shared(args: dict[str, Any]) -> None:
     args["factors"] = args["fixed_factors"]
 
 
@@ -195,10 +196,10 @@ def test_kernel_rejects_bad_input_naming_the_argument(name: str, change: Change)
     args = good_args()
     change(args)
     with pytest.raises(ValueError, match=f"^{name}: expected"):
-        ext.als_solve(**args)  # type: ignore[union-attr]
+        ext.als_solve(**args)
 
 
 @needs_ext
 def test_gram_kernel_rejects_nan() -> None:
     with pytest.raises(ValueError, match=r"^factors: expected finite"):
-        ext.gram(np.full((2, 2), np.nan, np.float32))  # type: ignore[union-attr]
+        ext.gram(np.full((2, 2), np.nan, np.float32))

@@ -10,6 +10,7 @@ order). This is an exact-replay comparison, not a statistical one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -71,7 +72,7 @@ def test_rust_matches_reference_on_the_same_triples(
     theirs = (users.copy(), items.copy(), bias.copy() if with_bias else None)
     indptr, indices = csr_arrays(m)
     for epoch in range(2):
-        got = ext.bpr_epoch(indptr, indices, *ours, lr, reg, seed + epoch, 1)  # type: ignore[union-attr]
+        got = ext.bpr_epoch(indptr, indices, *ours, lr, reg, seed + epoch, 1)
         want = bpr_epoch_reference(indptr, indices, *theirs, lr, reg, seed + epoch)
         assert got[1:] == want[1:]
         assert got[0] == pytest.approx(want[0], rel=1e-5, abs=1e-5)
@@ -138,7 +139,7 @@ def test_small_problems_ignore_extra_threads() -> None:
     np.testing.assert_array_equal(results[0], results[1])
 
 
-def good_args() -> dict[str, object]:
+def good_args() -> dict[str, Any]:
     m = pattern(4, 5, 0.5, seed=1)
     indptr, indices = csr_arrays(m)
     users, items, bias = factors(4, 5, 3, seed=0)
@@ -155,17 +156,17 @@ def good_args() -> dict[str, object]:
     }
 
 
-Change = Callable[[dict[str, object]], None]
+Change = Callable[[dict[str, Any]], None]
 
 
-def _set(name: str, value: Callable[[dict[str, object]], object]) -> Change:
-    def change(args: dict[str, object]) -> None:
+def _set(name: str, value: Callable[[dict[str, Any]], object]) -> Change:
+    def change(args: dict[str, Any]) -> None:
         args[name] = value(args)
 
     return change
 
 
-def _shared(args: dict[str, object]) -> None:
+def _shared(args: dict[str, Any]) -> None:
     args["item_factors"] = args["user_factors"]
 
 
@@ -177,10 +178,10 @@ BAD_INPUTS = [
     ("item_factors", _set("item_factors", lambda a: np.full((5, 3), np.nan, np.float32))),
     ("user_factors", _set("user_factors", lambda a: np.ones((4, 0), np.float32))),
     ("item_bias", _set("item_bias", lambda a: np.zeros(4, np.float32))),
-    ("indices", _set("indices", lambda a: a["indices"] + 10)),  # type: ignore[operator]
-    ("indices", _set("indices", lambda a: a["indices"].astype(np.int64))),  # type: ignore[attr-defined]
-    ("user_factors", _set("indptr", lambda a: a["indptr"][:-1].copy())),  # type: ignore[index]
-    ("indptr", _set("indptr", lambda a: a["indptr"] + np.arange(5))),  # type: ignore[operator]
+    ("indices", _set("indices", lambda a: a["indices"] + 10)),
+    ("indices", _set("indices", lambda a: a["indices"].astype(np.int64))),
+    ("user_factors", _set("indptr", lambda a: a["indptr"][:-1].copy())),
+    ("indptr", _set("indptr", lambda a: a["indptr"] + np.arange(5))),
     ("learning_rate", _set("learning_rate", lambda a: -0.1)),
     ("reg", _set("reg", lambda a: -1.0)),
     ("reg", _set("reg", lambda a: float("nan"))),
@@ -194,12 +195,12 @@ BAD_INPUTS = [
 @needs_ext
 @pytest.mark.parametrize(("name", "change"), BAD_INPUTS)
 def test_kernel_rejects_bad_input_naming_the_argument(
-    name: str, change: Callable[[dict[str, object]], None]
+    name: str, change: Callable[[dict[str, Any]], None]
 ) -> None:
     args = good_args()
     change(args)
     with pytest.raises(ValueError, match=f"^{name}: expected"):
-        ext.bpr_epoch(**args)  # type: ignore[union-attr]
+        ext.bpr_epoch(**args)
 
 
 @needs_ext
@@ -208,4 +209,4 @@ def test_kernel_rejects_unsorted_rows() -> None:
     args["indptr"] = np.array([0, 2, 2, 2, 2], dtype=np.int64)
     args["indices"] = np.array([3, 1], dtype=np.int32)
     with pytest.raises(ValueError, match=r"^indices: expected strictly increasing"):
-        ext.bpr_epoch(**args)  # type: ignore[union-attr]
+        ext.bpr_epoch(**args)

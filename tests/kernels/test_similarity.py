@@ -112,7 +112,7 @@ def test_dispatch_rejects_mismatched_shapes_and_bad_arguments() -> None:
         ({"b_indptr": np.array([0, 1, 3], dtype=np.int64)}, "b_indptr: expected indptr"),
         ({"measure": "cosine"}, "row_norms, col_norms: expected arrays"),
         ({"measure": "manhattan", "row_norms": np.ones(2, np.float32),
-          "col_norms": np.ones(2, np.float32)}, "measure: expected 'dot'"),
+          "col_norms": np.ones(2, np.float32)}, "measure: expected one of 'dot'"),
         ({"measure": "cosine", "row_norms": np.ones(3, np.float32),
           "col_norms": np.ones(2, np.float32)}, "row_norms: expected length 2"),
         ({"measure": "cosine", "row_norms": np.ones(2, np.float32),
@@ -138,4 +138,4 @@ def test_rust_rejects_bad_arguments_with_named_value_errors(
     }
     args.update(change)
     with pytest.raises(ValueError, match=message):
-        ext.sparse_topk_product(**args)  # type: ignore[union-attr]
+        ext.sparse_topk_product(**args)

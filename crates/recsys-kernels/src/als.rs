@@ -28,11 +28,12 @@
 use rayon::prelude::*;
 
 use crate::csr::CsrView;
-use crate::error::{check_finite, check_len, KernelError, KernelResult};
-use crate::pool;
+use crate::error::{check_len, KernelError, KernelResult};
+use crate::matrix::{Matrix, MatrixMut, Shape};
 #[cfg(target_arch = "x86_64")]
 use crate::simd::Avx2Fma;
 use crate::simd::{self, Isa, Portable, Simd};
+use crate::{memory, pool};
 
 /// Conjugate gradient stops once the residual norm falls below this fraction of
 /// its starting value.
@@ -55,20 +56,20 @@ pub enum Solver {
 pub struct AlsProblem<'a> {
     /// Rows to solve x fixed rows, with the interaction strengths as data.
     pub ratings: &'a CsrView<'a>,
-    /// The fixed factors, `ratings.n_cols() x n_factors`, row-major.
-    pub fixed: &'a [f32],
+    /// The fixed factors, `ratings.n_cols() x k`.
+    pub fixed: Matrix<'a>,
     /// Regularisation of each row (`ratings.n_rows()` values).
     pub regularization: &'a [f32],
-    /// `YᵀY` of the fixed factors if already known (`n_factors x n_factors`).
-    pub gram: Option<&'a [f32]>,
+    /// `YᵀY` of the fixed factors if already known (`k x k`).
+    pub gram: Option<Matrix<'a>>,
     pub alpha: f32,
-    pub n_factors: usize,
 }
 
-/// Solves every row's factors in place (see the module docs).
+/// Solves every row's factors (`ratings.n_rows() x k`) in place (see the module
+/// docs).
 pub fn als_solve(
     problem: &AlsProblem<'_>,
-    factors: &mut [f32],
+    factors: MatrixMut<'_>,
     solver: Solver,
     n_threads: usize,
 ) -> KernelResult<()> {
@@ -77,55 +78,58 @@ pub fn als_solve(
 
 fn solve_with_isa(
     problem: &AlsProblem<'_>,
-    factors: &mut [f32],
+    factors: MatrixMut<'_>,
     solver: Solver,
     n_threads: usize,
     isa: Isa,
 ) -> KernelResult<()> {
-    let k = problem.n_factors;
-    let csr = problem.ratings;
-    validate(problem, factors)?;
+    pool::check_threads(n_threads)?;
+    validate(problem, &factors)?;
+    let k = factors.cols();
+    check_memory(problem, k, solver, n_threads)?;
     let gram = match problem.gram {
-        Some(g) => g.to_vec(),
-        None => gram(problem.fixed, k, n_threads)?,
+        Some(g) => g.data().to_vec(),
+        None => gram(problem.fixed, n_threads)?,
     };
 
     let row = RowSolver {
-        csr,
-        fixed: problem.fixed,
+        csr: problem.ratings,
+        fixed: problem.fixed.data(),
         gram: &gram,
         alpha: problem.alpha,
         k,
         solver,
     };
     let reg = problem.regularization;
+    let factors = factors.into_data();
     let work = || {
         factors
             .par_chunks_mut(k)
             .enumerate()
             .with_min_len(8)
-            .for_each_init(
+            .try_for_each_init(
                 || Scratch::new(k, solver),
-                |scratch, (u, x)| row.solve(isa, u, reg[u], x, scratch),
-            );
+                |scratch, (u, x)| match scratch {
+                    Ok(scratch) => {
+                        row.solve(isa, u, reg[u], x, scratch);
+                        Ok(())
+                    }
+                    Err(e) => Err(e.clone()),
+                },
+            )
     };
-    pool::install(n_threads, work)
+    pool::install(n_threads, work)?
 }
 
-fn validate(problem: &AlsProblem<'_>, factors: &[f32]) -> KernelResult<()> {
-    let k = problem.n_factors;
-    let csr = problem.ratings;
-    if k == 0 {
-        return Err(KernelError::new(
-            "fixed_factors",
-            "expected at least one factor column, received 0",
-        ));
-    }
-    check_len("fixed_factors", problem.fixed.len(), csr.n_cols() * k)?;
-    check_len("factors", factors.len(), csr.n_rows() * k)?;
+fn validate(problem: &AlsProblem<'_>, factors: &MatrixMut<'_>) -> KernelResult<()> {
+    let (csr, fixed) = (problem.ratings, &problem.fixed);
+    factors.expect_factors()?;
+    fixed.expect_cols_like(factors)?;
+    factors.expect_rows(csr.n_rows(), "one per row of indptr")?;
+    fixed.expect_rows(csr.n_cols(), "one per column of the matrix")?;
     check_len("regularization", problem.regularization.len(), csr.n_rows())?;
-    check_finite("fixed_factors", problem.fixed)?;
-    check_finite("factors", factors)?;
+    fixed.expect_finite()?;
+    factors.expect_finite()?;
     if let Some(pos) = problem
         .regularization
         .iter()
@@ -145,9 +149,10 @@ fn validate(problem: &AlsProblem<'_>, factors: &[f32]) -> KernelResult<()> {
             format!("expected a finite number >= 0, received {}", problem.alpha),
         ));
     }
-    if let Some(g) = problem.gram {
-        check_len("gram", g.len(), k * k)?;
-        check_finite("gram", g)?;
+    if let Some(g) = &problem.gram {
+        g.expect_rows(factors.cols(), "one per factor")?;
+        g.expect_cols_like(factors)?;
+        g.expect_finite()?;
     }
     match csr.data() {
         None => return Err(KernelError::new("data", "expected interaction strengths")),
@@ -166,36 +171,82 @@ fn validate(problem: &AlsProblem<'_>, factors: &[f32]) -> KernelResult<()> {
     Ok(())
 }
 
+/// Fails unless the Gram matrix and each thread's scratch (a `k x k` system in
+/// float64 for Cholesky) fit in the available memory.
+fn check_memory(
+    problem: &AlsProblem<'_>,
+    k: usize,
+    solver: Solver,
+    n_threads: usize,
+) -> KernelResult<()> {
+    let square = k.checked_mul(k);
+    let gram = match problem.gram {
+        Some(_) => square.and_then(memory::bytes_of::<f32>),
+        None => gram_bytes(problem.fixed.rows(), k),
+    };
+    let per_thread = match solver {
+        Solver::Cholesky => square.and_then(memory::bytes_of::<f64>),
+        Solver::ConjugateGradient(_) => k.checked_mul(3).and_then(memory::bytes_of::<f32>),
+    };
+    let threads = pool::effective_threads(n_threads);
+    let scratch = per_thread.and_then(|b| b.checked_mul(threads));
+    let total = gram.zip(scratch).and_then(|(g, s)| g.checked_add(s));
+    memory::ensure("factors", &format!("solving for {k} factors"), total)
+}
+
 /// Rows of `fixed` summed per chunk, chunks summed in order: deterministic.
 const GRAM_CHUNK_ROWS: usize = 1024;
 
-/// `YᵀY` of a row-major `n x k` matrix, as a full symmetric `k x k` matrix.
-pub fn gram(fixed: &[f32], k: usize, n_threads: usize) -> KernelResult<Vec<f32>> {
+/// The memory `gram` takes for an `n x k` matrix: a `k x k` partial sum per chunk
+/// of rows, their float64 total and the result.
+fn gram_bytes(n: usize, k: usize) -> Option<usize> {
+    let square = k.checked_mul(k)?;
+    let chunks = n.div_ceil(GRAM_CHUNK_ROWS).max(1);
+    let partials = chunks.checked_mul(square)?.checked_mul(4)?;
+    partials.checked_add(square.checked_mul(8 + 4)?)
+}
+
+/// `YᵀY` of a matrix `Y`, as a full symmetric `k x k` matrix, row-major.
+pub fn gram(fixed: Matrix<'_>, n_threads: usize) -> KernelResult<Vec<f32>> {
+    pool::check_threads(n_threads)?;
+    let k = fixed.cols();
+    if k == 0 {
+        return Ok(Vec::new());
+    }
+    memory::ensure(
+        "factors",
+        &format!("the {k} x {k} Gram matrix"),
+        gram_bytes(fixed.rows(), k),
+    )?;
     let isa = Isa::detect();
-    let partial = |rows: &[f32]| -> Vec<f32> {
-        let mut g = vec![0.0_f32; k * k];
+    let partial = |rows: &[f32]| -> KernelResult<Vec<f32>> {
+        let mut g = memory::zeroed::<f32>("factors", k * k)?;
         match isa {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::detect` found AVX2 and FMA on this CPU.
             Isa::Avx2Fma => unsafe { gram_upper_avx2(rows, k, &mut g) },
             Isa::Portable => gram_upper::<Portable>(rows, k, &mut g),
         }
-        g
+        Ok(g)
     };
-    let parts: Vec<Vec<f32>> = if fixed.len() <= GRAM_CHUNK_ROWS * k {
-        vec![partial(fixed)]
+    let values = fixed.data();
+    let parts: Vec<Vec<f32>> = if values.len() <= GRAM_CHUNK_ROWS * k {
+        vec![partial(values)?]
     } else {
         pool::install(n_threads, || {
-            fixed.par_chunks(GRAM_CHUNK_ROWS * k).map(partial).collect()
-        })?
+            values
+                .par_chunks(GRAM_CHUNK_ROWS * k)
+                .map(partial)
+                .collect::<KernelResult<_>>()
+        })??
     };
-    let mut total = vec![0.0_f64; k * k];
+    let mut total = memory::zeroed::<f64>("factors", k * k)?;
     for part in &parts {
         for (t, &v) in total.iter_mut().zip(part) {
             *t += f64::from(v);
         }
     }
-    let mut out = vec![0.0_f32; k * k];
+    let mut out = memory::zeroed::<f32>("factors", k * k)?;
     for a in 0..k {
         for b in a..k {
             let v = total[a * k + b] as f32;
@@ -231,15 +282,16 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn new(k: usize, solver: Solver) -> Self {
+    /// Checked by `check_memory`, and allocated fallibly all the same.
+    fn new(k: usize, solver: Solver) -> KernelResult<Self> {
         let dense = if solver == Solver::Cholesky { k } else { 0 };
-        Self {
-            r: vec![0.0; k],
-            p: vec![0.0; k],
-            ap: vec![0.0; k],
-            a: vec![0.0; dense * dense],
-            b: vec![0.0; dense],
-        }
+        Ok(Self {
+            r: memory::zeroed("factors", k)?,
+            p: memory::zeroed("factors", k)?,
+            ap: memory::zeroed("factors", k)?,
+            a: memory::zeroed("factors", dense * dense)?,
+            b: memory::zeroed("factors", dense)?,
+        })
     }
 }
 
@@ -476,6 +528,7 @@ pub fn cholesky_solve(a: &mut [f64], b: &mut [f64], k: usize) {
 mod tests {
     use super::*;
     use crate::csr::CsrNames;
+    use crate::error::ErrorKind;
     use crate::rng;
 
     const N: CsrNames = CsrNames::PLAIN;
@@ -535,13 +588,13 @@ mod tests {
         let mut factors = random(n_rows * k, 2);
         let problem = AlsProblem {
             ratings: &csr,
-            fixed: &fixed,
+            fixed: Matrix::new("fixed_factors", &fixed, n_fixed, k).unwrap(),
             regularization: &reg,
             gram: None,
             alpha: 2.0,
-            n_factors: k,
         };
-        als_solve(&problem, &mut factors, solver, threads).unwrap();
+        let out = MatrixMut::new("factors", &mut factors, n_rows, k).unwrap();
+        als_solve(&problem, out, solver, threads).unwrap();
         Solved {
             factors,
             indptr,
@@ -603,18 +656,18 @@ mod tests {
         let reg = vec![0.5_f32; n_rows];
         let problem = AlsProblem {
             ratings: &csr,
-            fixed: &fixed,
+            fixed: Matrix::new("fixed_factors", &fixed, n_fixed, k).unwrap(),
             regularization: &reg,
             gram: None,
             alpha: 1.5,
-            n_factors: k,
         };
         for solver in [Solver::ConjugateGradient(3), Solver::Cholesky] {
             let results: Vec<Vec<f32>> = Isa::available()
                 .into_iter()
                 .map(|isa| {
                     let mut x = random(n_rows * k, 4);
-                    solve_with_isa(&problem, &mut x, solver, 1, isa).unwrap();
+                    let out = MatrixMut::new("factors", &mut x, n_rows, k).unwrap();
+                    solve_with_isa(&problem, out, solver, 1, isa).unwrap();
                     x
                 })
                 .collect();
@@ -630,8 +683,9 @@ mod tests {
     fn gram_is_deterministic_and_correct() {
         let k = 5;
         let fixed = random(3000 * k, 4);
-        let g1 = gram(&fixed, k, 1).unwrap();
-        let g2 = gram(&fixed, k, 2).unwrap();
+        let matrix = Matrix::new("factors", &fixed, 3000, k).unwrap();
+        let g1 = gram(matrix, 1).unwrap();
+        let g2 = gram(matrix, 2).unwrap();
         assert_eq!(g1, g2);
         for a in 0..k {
             for b in 0..k {
@@ -641,6 +695,15 @@ mod tests {
                 assert!((f64::from(g1[a * k + b]) - want).abs() < 1e-2 * want.abs().max(1.0));
             }
         }
+    }
+
+    #[test]
+    fn gram_of_no_columns_is_empty_and_of_huge_k_is_refused() {
+        let none = Matrix::new("factors", &[], 10, 0).unwrap();
+        assert!(gram(none, 1).unwrap().is_empty());
+        let wide = Matrix::new("factors", &[], 0, 1 << 30).unwrap();
+        let err = gram(wide, 1).unwrap_err();
+        assert_eq!((err.arg, err.kind), ("factors", ErrorKind::OutOfMemory));
     }
 
     #[test]
@@ -664,20 +727,22 @@ mod tests {
         let no_data = CsrView::new(N, &indptr, &indices, None, 1, 2).unwrap();
         let fixed = [0.1_f32; 4];
         let check = |csr: &CsrView<'_>, fixed: &[f32], reg: &[f32], alpha: f32, k: usize| {
+            let fixed_rows = fixed.len().checked_div(k).unwrap_or(0);
             let problem = AlsProblem {
                 ratings: csr,
-                fixed,
+                fixed: Matrix::new("fixed_factors", &fixed[..fixed_rows * k], fixed_rows, k)
+                    .unwrap(),
                 regularization: reg,
                 gram: None,
                 alpha,
-                n_factors: k,
             };
             let mut factors = vec![0.0; k];
-            als_solve(&problem, &mut factors, Solver::Cholesky, 1)
+            let out = MatrixMut::new("factors", &mut factors, 1, k).unwrap();
+            als_solve(&problem, out, Solver::Cholesky, 1)
                 .unwrap_err()
                 .arg
         };
-        assert_eq!(check(&csr, &fixed, &[0.1], 1.0, 0), "fixed_factors");
+        assert_eq!(check(&csr, &fixed, &[0.1], 1.0, 0), "factors");
         assert_eq!(check(&csr, &fixed[..3], &[0.1], 1.0, 2), "fixed_factors");
         assert_eq!(check(&csr, &[f32::NAN; 4], &[0.1], 1.0, 2), "fixed_factors");
         assert_eq!(check(&csr, &fixed, &[-0.1], 1.0, 2), "regularization");

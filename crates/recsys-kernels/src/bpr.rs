@@ -36,11 +36,12 @@ use rayon::prelude::*;
 
 use crate::csr::CsrView;
 use crate::error::{check_finite, check_len, KernelError, KernelResult};
-use crate::pool;
+use crate::matrix::{MatrixMut, Shape};
 use crate::rng::{self, Permutation};
 #[cfg(target_arch = "x86_64")]
 use crate::simd::Avx2Fma;
 use crate::simd::{self, Isa, Portable, Simd};
+use crate::{memory, pool};
 
 /// Uniform draws tried before the exact draw among unseen items.
 pub const REJECTION_TRIES: u32 = 32;
@@ -87,12 +88,12 @@ impl BprEpoch {
     }
 }
 
-/// The factor matrices an epoch updates, row-major with `n_factors` columns.
+/// The factor matrices an epoch updates (users x k and items x k), and the items'
+/// biases if the model has them.
 pub struct BprModel<'a> {
-    pub user_factors: &'a mut [f32],
-    pub item_factors: &'a mut [f32],
+    pub user_factors: MatrixMut<'a>,
+    pub item_factors: MatrixMut<'a>,
     pub item_bias: Option<&'a mut [f32]>,
-    pub n_factors: usize,
 }
 
 /// Runs one epoch over the pairs of `positives` (users x items, column indices
@@ -119,142 +120,233 @@ struct Tuning {
 
 fn epoch_with(
     positives: &CsrView<'_>,
-    mut model: BprModel<'_>,
+    model: BprModel<'_>,
     params: BprParams,
     n_threads: usize,
     tuning: Tuning,
 ) -> KernelResult<BprEpoch> {
-    let k = model.n_factors;
-    if k == 0 {
-        return Err(KernelError::new(
-            "user_factors",
-            "expected at least one factor column, received 0",
-        ));
+    pool::check_threads(n_threads)?;
+    let n_items = validate(positives, &model, params)?;
+    let nnz = positives.nnz();
+    if nnz == 0 {
+        return Ok(BprEpoch::default());
     }
-    let (n_users, n_items) = (positives.n_rows(), positives.n_cols());
-    check_len("user_factors", model.user_factors.len(), n_users * k)?;
-    check_len("item_factors", model.item_factors.len(), n_items * k)?;
-    check_finite("user_factors", model.user_factors)?;
-    check_finite("item_factors", model.item_factors)?;
+    let user_of = user_of_pairs(positives)?;
+    let plan = Plan::new(positives, &user_of, &model, n_items, params, tuning);
+    let shards = pool::effective_threads(n_threads).min(nnz / tuning.min_pairs_per_shard.max(1));
+    let bounds = shard_users(positives, shards);
+    if bounds.len() == 2 {
+        return Ok(plan.run_ordered(model, params.seed));
+    }
+    plan.run_hogwild(model, &bounds, params.seed, n_threads)
+}
+
+/// Checks the shapes of the factors against a pattern of `n_users x n_items`
+/// (`bpr_epoch` does; callers holding an unvalidated pattern may check first, so
+/// that a shape mismatch is reported before the pattern's own defects).
+pub fn check_shapes(model: &BprModel<'_>, n_users: usize, n_items: usize) -> KernelResult<()> {
+    let (users, items) = (&model.user_factors, &model.item_factors);
+    users.expect_factors()?;
+    items.expect_cols_like(users)?;
+    users.expect_rows(n_users, "one per row of indptr")?;
+    items.expect_rows(n_items, "one per column of the pattern")?;
     if let Some(bias) = model.item_bias.as_deref() {
-        check_len("item_bias", bias.len(), n_items)?;
+        check_len("item_bias", bias.len(), items.rows())?;
+    }
+    Ok(())
+}
+
+/// Checks every argument of an epoch; returns the number of items.
+fn validate(positives: &CsrView<'_>, model: &BprModel<'_>, params: BprParams) -> KernelResult<u32> {
+    check_shapes(model, positives.n_rows(), positives.n_cols())?;
+    let (users, items) = (&model.user_factors, &model.item_factors);
+    users.expect_finite()?;
+    items.expect_finite()?;
+    if let Some(bias) = model.item_bias.as_deref() {
         check_finite("item_bias", bias)?;
     }
     check_rate("learning_rate", params.learning_rate)?;
     check_rate("reg", params.reg)?;
-    let n_items = u32::try_from(n_items)
+    let n_items = u32::try_from(items.rows())
         .ok()
         .filter(|&n| n < u32::MAX)
         .ok_or_else(|| KernelError::new("item_factors", "expected fewer than 2^32 - 1 items"))?;
-    if u32::try_from(n_users).is_err() {
+    if u32::try_from(users.rows()).is_err() {
         return Err(KernelError::new(
             "user_factors",
             "expected fewer than 2^32 users",
         ));
     }
     check_sorted_rows(positives)?;
+    Ok(n_items)
+}
 
-    let nnz = positives.nnz();
-    if nnz == 0 {
-        return Ok(BprEpoch::default());
-    }
-    let mut user_of = Vec::with_capacity(nnz);
-    for row in 0..n_users {
+/// The user (row) of every pair (CSR position).
+fn user_of_pairs(positives: &CsrView<'_>) -> KernelResult<Vec<u32>> {
+    let mut user_of = memory::with_capacity("indices", positives.nnz())?;
+    for row in 0..positives.n_rows() {
         user_of.extend(std::iter::repeat_n(
             row as u32,
             positives.row_indices(row).len(),
         ));
     }
-    let large = (n_users + n_items as usize) * k * 4 + nnz * 8 > PREFETCH_ABOVE_BYTES;
-    let plan = Plan {
-        csr: positives,
-        user_of: &user_of,
-        negative_key: rng::subkey(params.seed, NEGATIVE_STREAM),
-        n_items,
-        k,
-        learning_rate: params.learning_rate,
-        decay: 1.0 - params.learning_rate * params.reg,
-        isa: tuning.isa,
-        prefetch: large,
-        interpolate_above: if large { INTERPOLATE_ABOVE } else { usize::MAX },
-    };
+    Ok(user_of)
+}
 
-    let shards = pool::effective_threads(n_threads).min(nnz / tuning.min_pairs_per_shard.max(1));
-    let bounds = shard_users(positives, shards);
-    if bounds.len() == 2 {
+impl<'a> Plan<'a> {
+    fn new(
+        csr: &'a CsrView<'a>,
+        user_of: &'a [u32],
+        model: &BprModel<'_>,
+        n_items: u32,
+        params: BprParams,
+        tuning: Tuning,
+    ) -> Self {
+        let factors = model.user_factors.values().len() + model.item_factors.values().len();
+        let bytes = factors
+            .saturating_mul(4)
+            .saturating_add(csr.nnz().saturating_mul(8));
+        let large = bytes > PREFETCH_ABOVE_BYTES;
+        Self {
+            csr,
+            user_of,
+            negative_key: rng::subkey(params.seed, NEGATIVE_STREAM),
+            n_items,
+            k: model.user_factors.cols(),
+            learning_rate: params.learning_rate,
+            decay: 1.0 - params.learning_rate * params.reg,
+            isa: tuning.isa,
+            prefetch: large,
+            interpolate_above: if large { INTERPOLATE_ABOVE } else { usize::MAX },
+        }
+    }
+
+    /// One thread visits every pair in one shuffled order: reproducible.
+    fn run_ordered(&self, model: BprModel<'_>, seed: u64) -> BprEpoch {
+        let nnz = self.csr.nnz();
         let shard = Shard {
             first_pair: 0,
             len: nnz,
-            order: Permutation::new(nnz as u64, params.seed),
+            order: Permutation::new(nnz as u64, seed),
         };
         let mut store = Exclusive {
-            users: model.user_factors,
-            items: model.item_factors,
+            users: model.user_factors.into_data(),
+            items: model.item_factors.into_data(),
             bias: model.item_bias,
-            k,
+            k: self.k,
         };
-        return Ok(plan.run(&shard, &mut store));
+        self.run(&shard, &mut store)
     }
-    // Shared item rows carry their bias in one more column (a separate bias array
-    // would put every hot item's bias in a handful of cache lines that all threads
-    // keep writing), and are shared as pairs of floats in 64-bit atomics: half the
-    // atomic operations of one float each.
-    let n_items = n_items as usize;
-    let width = (k + usize::from(model.item_bias.is_some())).next_multiple_of(2);
-    let mut row = vec![0.0_f32; width];
-    let mut packed = Vec::with_capacity(n_items * width / 2);
-    for (item, factors) in model.item_factors.chunks_exact(k).enumerate() {
-        row[..k].copy_from_slice(factors);
-        if let Some(bias) = model.item_bias.as_deref() {
-            row[k] = bias[item];
+
+    /// Shards of users (`bounds`) run at once, sharing the item rows (Hogwild).
+    fn run_hogwild(
+        &self,
+        model: BprModel<'_>,
+        bounds: &[usize],
+        seed: u64,
+        n_threads: usize,
+    ) -> KernelResult<BprEpoch> {
+        let BprModel {
+            user_factors,
+            mut item_factors,
+            item_bias,
+        } = model;
+        let shared = SharedItems::pack(item_factors.values(), item_bias.as_deref(), self.k)?;
+        let jobs = self.shard_jobs(user_factors.into_data(), &shared, bounds, seed);
+        let parts: Vec<BprEpoch> = pool::install(n_threads, || {
+            jobs.into_par_iter()
+                .map(|(shard, mut store)| self.run(&shard, &mut store))
+                .collect()
+        })?;
+        shared.unpack(item_factors.data_mut(), item_bias);
+        Ok(parts.into_iter().fold(BprEpoch::default(), BprEpoch::add))
+    }
+
+    /// Each shard with the factors of its own users: safe, exclusive slices.
+    fn shard_jobs<'s>(
+        &self,
+        user_factors: &'s mut [f32],
+        shared: &'s SharedItems,
+        bounds: &[usize],
+        seed: u64,
+    ) -> Vec<(Shard, Hogwild<'s>)> {
+        let k = self.k;
+        let mut jobs = Vec::with_capacity(bounds.len() - 1);
+        let mut rest = user_factors;
+        for (t, w) in bounds.windows(2).enumerate() {
+            let (mine, others) = rest.split_at_mut((w[1] - w[0]) * k);
+            rest = others;
+            let first_pair = self.csr.row_start(w[0]);
+            let len = self.csr.row_start(w[1]) - first_pair;
+            let order = Permutation::new(len as u64, rng::subkey(seed, SHARD_STREAM + t as u64));
+            let shard = Shard {
+                first_pair,
+                len,
+                order,
+            };
+            let store = Hogwild {
+                users: mine,
+                first_user: w[0],
+                items: &shared.rows,
+                width: shared.width,
+                with_bias: shared.with_bias,
+                scratch: vec![0.0; 2 * shared.width],
+                k,
+            };
+            jobs.push((shard, store));
         }
-        packed.extend(
-            row.chunks_exact(2)
-                .map(|p| AtomicU64::new(join(p[0], p[1]))),
-        );
+        jobs
     }
-    let items = &packed[..];
-    // Each shard gets the factors of its own users: safe, exclusive slices.
-    let mut jobs = Vec::with_capacity(bounds.len() - 1);
-    let mut rest = model.user_factors;
-    for (t, w) in bounds.windows(2).enumerate() {
-        let (mine, others) = rest.split_at_mut((w[1] - w[0]) * k);
-        rest = others;
-        let first_pair = positives.row_start(w[0]);
-        let len = positives.row_start(w[1]) - first_pair;
-        let order = Permutation::new(
-            len as u64,
-            rng::subkey(params.seed, SHARD_STREAM + t as u64),
-        );
-        let shard = Shard {
-            first_pair,
-            len,
-            order,
-        };
-        let store = Hogwild {
-            users: mine,
-            first_user: w[0],
-            items,
+}
+
+/// Item rows shared by the Hogwild shards. Each row carries its bias in one more
+/// column (a separate bias array would put every hot item's bias in a handful of
+/// cache lines that all threads keep writing), and rows are shared as pairs of
+/// floats in 64-bit atomics: half the atomic operations of one float each.
+struct SharedItems {
+    rows: Vec<AtomicU64>,
+    /// Floats per row: the factors, the bias if any, padding to an even count.
+    width: usize,
+    with_bias: bool,
+    k: usize,
+}
+
+impl SharedItems {
+    fn pack(item_factors: &[f32], item_bias: Option<&[f32]>, k: usize) -> KernelResult<Self> {
+        let width = (k + usize::from(item_bias.is_some())).next_multiple_of(2);
+        let n_items = item_factors.len() / k;
+        let mut row = vec![0.0_f32; width];
+        let mut rows = memory::with_capacity("item_factors", n_items * width / 2)?;
+        for (item, factors) in item_factors.chunks_exact(k).enumerate() {
+            row[..k].copy_from_slice(factors);
+            if let Some(bias) = item_bias {
+                row[k] = bias[item];
+            }
+            rows.extend(
+                row.chunks_exact(2)
+                    .map(|p| AtomicU64::new(join(p[0], p[1]))),
+            );
+        }
+        Ok(Self {
+            rows,
             width,
-            with_bias: model.item_bias.is_some(),
-            scratch: vec![0.0; 2 * width],
+            with_bias: item_bias.is_some(),
             k,
-        };
-        jobs.push((shard, store));
+        })
     }
-    let parts: Vec<BprEpoch> = pool::install(n_threads, || {
-        jobs.into_par_iter()
-            .map(|(shard, mut store)| plan.run(&shard, &mut store))
-            .collect()
-    })?;
-    for (item, shared) in packed.chunks_exact(width / 2).enumerate() {
-        load(shared, &mut row);
-        model.item_factors[item * k..(item + 1) * k].copy_from_slice(&row[..k]);
-        if let Some(bias) = model.item_bias.as_deref_mut() {
-            bias[item] = row[k];
+
+    /// Writes the shared rows back into the caller's arrays.
+    fn unpack(&self, item_factors: &mut [f32], mut item_bias: Option<&mut [f32]>) {
+        let k = self.k;
+        let mut row = vec![0.0_f32; self.width];
+        for (item, shared) in self.rows.chunks_exact(self.width / 2).enumerate() {
+            load(shared, &mut row);
+            item_factors[item * k..(item + 1) * k].copy_from_slice(&row[..k]);
+            if let Some(bias) = item_bias.as_deref_mut() {
+                bias[item] = row[k];
+            }
         }
     }
-    Ok(parts.into_iter().fold(BprEpoch::default(), BprEpoch::add))
 }
 
 /// User boundaries `[0, b_1, ..., n_users]` of up to `shards` shards holding about
@@ -721,6 +813,25 @@ mod tests {
 
     const N: CsrNames = CsrNames::PLAIN;
 
+    /// Factor matrices of `k` columns (any length: rows = len / k, rounded down, so
+    /// a length that is not a multiple of `k` gives a matrix of the wrong shape).
+    fn model<'a>(
+        users: &'a mut [f32],
+        items: &'a mut [f32],
+        item_bias: Option<&'a mut [f32]>,
+        k: usize,
+    ) -> BprModel<'a> {
+        let rows = |len: usize| len.checked_div(k).unwrap_or(0);
+        let (n_users, n_items) = (rows(users.len()), rows(items.len()));
+        let users = &mut users[..n_users * k];
+        let items = &mut items[..n_items * k];
+        BprModel {
+            user_factors: MatrixMut::new("user_factors", users, n_users, k).unwrap(),
+            item_factors: MatrixMut::new("item_factors", items, n_items, k).unwrap(),
+            item_bias,
+        }
+    }
+
     struct Problem {
         indptr: Vec<i64>,
         indices: Vec<i32>,
@@ -763,12 +874,7 @@ mod tests {
         let mut bias = vec![0.0; p.n_items];
         let mut last = 0.0;
         for epoch in 0..epochs {
-            let model = BprModel {
-                user_factors: &mut users,
-                item_factors: &mut items,
-                item_bias: Some(&mut bias),
-                n_factors: k,
-            };
+            let model = model(&mut users, &mut items, Some(&mut bias), k);
             let params = BprParams {
                 learning_rate: 0.05,
                 reg: 0.01,
@@ -826,12 +932,7 @@ mod tests {
             .map(|&threads| {
                 let mut users = init(p.n_users * 4, 1);
                 let mut items = init(p.n_items * 4, 2);
-                let model = BprModel {
-                    user_factors: &mut users,
-                    item_factors: &mut items,
-                    item_bias: None,
-                    n_factors: 4,
-                };
+                let model = model(&mut users, &mut items, None, 4);
                 let params = BprParams {
                     learning_rate: 0.1,
                     reg: 0.0,
@@ -869,12 +970,7 @@ mod tests {
                 let mut bias = vec![0.0; p.n_items];
                 let mut loss = 0.0;
                 for seed in 0..3 {
-                    let model = BprModel {
-                        user_factors: &mut users,
-                        item_factors: &mut items,
-                        item_bias: Some(&mut bias),
-                        n_factors: 12,
-                    };
+                    let model = model(&mut users, &mut items, Some(&mut bias), 12);
                     let params = BprParams {
                         learning_rate: 0.05,
                         reg: 0.01,
@@ -956,12 +1052,7 @@ mod tests {
         let (indptr, indices) = (vec![0_i64, 2, 3], vec![0_i32, 1, 0]);
         let csr = CsrView::new(N, &indptr, &indices, None, 2, 2).unwrap();
         let (mut users, mut items) = (vec![0.1_f32; 2], vec![0.2_f32; 2]);
-        let model = BprModel {
-            user_factors: &mut users,
-            item_factors: &mut items,
-            item_bias: None,
-            n_factors: 1,
-        };
+        let model = model(&mut users, &mut items, None, 1);
         let params = BprParams {
             learning_rate: 0.1,
             reg: 0.0,
@@ -976,12 +1067,7 @@ mod tests {
         let p = problem(4, 6);
         let csr = CsrView::new(N, &p.indptr, &p.indices, None, 4, 6).unwrap();
         let run = |users: &mut [f32], items: &mut [f32], k: usize, lr: f32, reg: f32| {
-            let model = BprModel {
-                user_factors: users,
-                item_factors: items,
-                item_bias: None,
-                n_factors: k,
-            };
+            let model = model(users, items, None, k);
             let params = BprParams {
                 learning_rate: lr,
                 reg,
@@ -1011,20 +1097,31 @@ mod tests {
         );
         assert_eq!(run(&mut [0.0; 8], &mut [0.0; 12], 2, 0.1, f32::NAN), "reg");
         let unsorted = CsrView::new(N, &[0, 2], &[3, 1], None, 1, 6).unwrap();
-        let model = BprModel {
-            user_factors: &mut [0.0; 2],
-            item_factors: &mut [0.0; 12],
-            item_bias: None,
-            n_factors: 2,
-        };
+        let (mut users, mut items) = ([0.0_f32; 2], [0.0_f32; 12]);
+        let one_user = model(&mut users, &mut items, None, 2);
         let params = BprParams {
             learning_rate: 0.1,
             reg: 0.1,
             seed: 0,
         };
         assert_eq!(
-            bpr_epoch(&unsorted, model, params, 1).unwrap_err().arg,
+            bpr_epoch(&unsorted, one_user, params, 1).unwrap_err().arg,
             "indices"
         );
+        let (mut users, mut items) = ([0.0_f32; 8], [0.0_f32; 18]);
+        let narrow = BprModel {
+            user_factors: MatrixMut::new("user_factors", &mut users, 4, 2).unwrap(),
+            item_factors: MatrixMut::new("item_factors", &mut items, 6, 3).unwrap(),
+            item_bias: None,
+        };
+        let err = bpr_epoch(&csr, narrow, params, 1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "item_factors: expected 2 columns like user_factors, received 3"
+        );
+        let (mut users, mut items) = ([0.0_f32; 8], [0.0_f32; 12]);
+        let four_users = model(&mut users, &mut items, None, 2);
+        let err = bpr_epoch(&csr, four_users, params, 5000).unwrap_err();
+        assert_eq!(err.arg, "n_threads");
     }
 }

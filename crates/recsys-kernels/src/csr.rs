@@ -25,7 +25,10 @@ impl<'a> CsrView<'a> {
         n_rows: usize,
         n_cols: usize,
     ) -> KernelResult<Self> {
-        check_len(names.indptr, indptr.len(), n_rows + 1)?;
+        let rows_plus_one = n_rows
+            .checked_add(1)
+            .ok_or_else(|| KernelError::new(names.indptr, "expected fewer rows"))?;
+        check_len(names.indptr, indptr.len(), rows_plus_one)?;
         if indptr[0] != 0 {
             return Err(KernelError::new(
                 names.indptr,

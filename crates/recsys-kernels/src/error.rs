@@ -1,10 +1,21 @@
 //! The one error type of the plain Rust kernels.
 //!
 //! Every kernel validates its inputs up front and returns `KernelError` instead of
-//! panicking; the bindings turn it into a Python `ValueError` whose message names
-//! the offending argument.
+//! panicking. The bindings turn an invalid argument into
+//! `recommender_systems.errors.ParameterError` (a `ValueError`) and a request for
+//! more memory than the machine has into `InsufficientMemoryError` (a
+//! `MemoryError`); both messages name the offending argument.
 
 use std::fmt;
+
+/// What went wrong, as far as the caller is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// An argument is out of range, of the wrong size, or inconsistent with another.
+    Invalid,
+    /// The arguments are valid but the work would need more memory than is available.
+    OutOfMemory,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelError {
@@ -12,13 +23,25 @@ pub struct KernelError {
     pub arg: &'static str,
     /// What was expected and what was received.
     pub message: String,
+    pub kind: ErrorKind,
 }
 
 impl KernelError {
+    /// An invalid argument.
     pub fn new(arg: &'static str, message: impl Into<String>) -> Self {
         Self {
             arg,
             message: message.into(),
+            kind: ErrorKind::Invalid,
+        }
+    }
+
+    /// Valid arguments whose work does not fit in memory.
+    pub fn out_of_memory(arg: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            arg,
+            message: message.into(),
+            kind: ErrorKind::OutOfMemory,
         }
     }
 }
@@ -56,4 +79,14 @@ pub fn check_finite(arg: &'static str, values: &[f32]) -> KernelResult<()> {
         ));
     }
     Ok(())
+}
+
+/// `a * b`, or an error naming `arg` when the product does not fit in a `usize`.
+pub fn checked_product(arg: &'static str, a: usize, b: usize) -> KernelResult<usize> {
+    a.checked_mul(b).ok_or_else(|| {
+        KernelError::out_of_memory(
+            arg,
+            format!("{a} x {b} elements overflow the address space"),
+        )
+    })
 }

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use crate::csr::{CsrNames, CsrView};
 use crate::error::{check_finite, check_len, KernelError, KernelResult};
-use crate::pool;
+use crate::{memory, pool};
 
 /// How a row's dot products become similarities.
 #[derive(Debug, Clone, Copy)]
@@ -58,13 +58,7 @@ impl Measure<'_> {
         check_len("col_norms", cols.len(), n_cols)?;
         check_finite("row_norms", rows)?;
         check_finite("col_norms", cols)?;
-        if !(shrink.is_finite() && *shrink >= 0.0) {
-            return Err(KernelError::new(
-                "shrink",
-                format!("expected a finite number >= 0, received {shrink}"),
-            ));
-        }
-        Ok(())
+        check_shrink(*shrink)
     }
 
     #[inline]
@@ -85,6 +79,18 @@ impl Measure<'_> {
     }
 }
 
+/// Fails unless `shrink` is a finite number `>= 0` (whatever the measure: a
+/// caller passing a bad one has a bug, even where "dot" ignores it).
+pub fn check_shrink(shrink: f32) -> KernelResult<()> {
+    if !(shrink.is_finite() && shrink >= 0.0) {
+        return Err(KernelError::new(
+            "shrink",
+            format!("expected a finite number >= 0, received {shrink}"),
+        ));
+    }
+    Ok(())
+}
+
 /// A CSR matrix produced by a kernel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SparseRows {
@@ -95,7 +101,8 @@ pub struct SparseRows {
 
 /// Rows of `A @ B` reduced to their `k` best entries (see the module docs).
 ///
-/// `a` is `n x m` and `b` is `m x n_cols`; both must carry values.
+/// `a` is `n x m` and `b` is `m x n_cols`; both must carry values. A `k` above
+/// `n_cols` keeps every non-zero entry.
 pub fn product_topk(
     a: &CsrView<'_>,
     b: &CsrView<'_>,
@@ -104,6 +111,45 @@ pub fn product_topk(
     exclude_diagonal: bool,
     n_threads: usize,
 ) -> KernelResult<SparseRows> {
+    pool::check_threads(n_threads)?;
+    check_operands(a, b)?;
+    let n_rows = a.n_rows();
+    measure.check(n_rows, b.n_cols())?;
+    let job = RowJob {
+        a,
+        b,
+        measure,
+        k: k.min(b.n_cols()),
+        exclude_diagonal,
+        span: column_span(b),
+    };
+    let threads = if n_rows < 2 {
+        1
+    } else {
+        pool::effective_threads(n_threads)
+    };
+    job.check_memory(threads)?;
+    let rows: Vec<Vec<(i32, f32)>> = if threads == 1 {
+        let mut scratch = Scratch::new(job.span)?;
+        (0..n_rows).map(|i| job.row(i, &mut scratch)).collect()
+    } else {
+        pool::install(n_threads, || {
+            (0..n_rows)
+                .into_par_iter()
+                .map_init(
+                    || Scratch::new(job.span),
+                    |scratch, i| match scratch {
+                        Ok(scratch) => Ok(job.row(i, scratch)),
+                        Err(e) => Err(e.clone()),
+                    },
+                )
+                .collect::<KernelResult<_>>()
+        })??
+    };
+    concatenate(rows)
+}
+
+fn check_operands(a: &CsrView<'_>, b: &CsrView<'_>) -> KernelResult<()> {
     if a.n_cols() != b.n_rows() {
         return Err(KernelError::new(
             "b_indptr",
@@ -120,40 +166,32 @@ pub fn product_topk(
     if !b.has_data() {
         return Err(KernelError::new("b_data", "expected values, received none"));
     }
-    let n_rows = a.n_rows();
-    let n_cols = b.n_cols();
-    if n_cols > i32::MAX as usize {
+    if b.n_cols() > i32::MAX as usize {
         return Err(KernelError::new(
             "n_cols",
-            format!("expected at most {} columns, received {n_cols}", i32::MAX),
+            format!(
+                "expected at most {} columns, received {}",
+                i32::MAX,
+                b.n_cols()
+            ),
         ));
     }
-    measure.check(n_rows, n_cols)?;
+    Ok(())
+}
 
-    let job = RowJob {
-        a,
-        b,
-        measure,
-        k,
-        exclude_diagonal,
-    };
-    let rows: Vec<Vec<(i32, f32)>> = if n_rows < 2 || pool::effective_threads(n_threads) == 1 {
-        let mut scratch = Scratch::new(n_cols);
-        (0..n_rows).map(|i| job.row(i, &mut scratch)).collect()
-    } else {
-        pool::install(n_threads, || {
-            (0..n_rows)
-                .into_par_iter()
-                .map_init(|| Scratch::new(n_cols), |scratch, i| job.row(i, scratch))
-                .collect()
-        })?
-    };
+/// One more than the largest column index of `b` (0 if empty): the width of the
+/// accumulators, which may be far below `n_cols` (columns never used need none).
+fn column_span(b: &CsrView<'_>) -> usize {
+    b.indices().iter().max().map_or(0, |&c| c as usize + 1)
+}
 
+/// The rows, one after the other, as a CSR matrix.
+fn concatenate(rows: Vec<Vec<(i32, f32)>>) -> KernelResult<SparseRows> {
     let nnz: usize = rows.iter().map(Vec::len).sum();
     let mut out = SparseRows {
-        indptr: Vec::with_capacity(n_rows + 1),
-        indices: Vec::with_capacity(nnz),
-        data: Vec::with_capacity(nnz),
+        indptr: memory::with_capacity("k", rows.len() + 1)?,
+        indices: memory::with_capacity("k", nnz)?,
+        data: memory::with_capacity("k", nnz)?,
     };
     out.indptr.push(0);
     for row in rows {
@@ -176,12 +214,12 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn new(n_cols: usize) -> Self {
-        Self {
-            acc: vec![0.0; n_cols],
+    fn new(span: usize) -> KernelResult<Self> {
+        Ok(Self {
+            acc: memory::zeroed("n_cols", span)?,
             touched: Vec::new(),
             candidates: Vec::new(),
-        }
+        })
     }
 }
 
@@ -189,25 +227,57 @@ struct RowJob<'a> {
     a: &'a CsrView<'a>,
     b: &'a CsrView<'a>,
     measure: Measure<'a>,
+    /// At most the number of columns.
     k: usize,
     exclude_diagonal: bool,
+    /// The width of the accumulators (see [`column_span`]).
+    span: usize,
 }
 
 impl RowJob<'_> {
+    /// The products `row` accumulates: the entries of `b` its entries reach.
+    fn work(&self, row: usize) -> usize {
+        self.a
+            .row_indices(row)
+            .iter()
+            .map(|&u| self.b.row_indices(u as usize).len())
+            .fold(0, usize::saturating_add)
+    }
+
+    /// Fails unless the accumulators of `threads` threads and the largest output
+    /// these operands can give fit in the available memory.
+    fn check_memory(&self, threads: usize) -> KernelResult<()> {
+        let accumulators = threads
+            .checked_mul(self.span)
+            .and_then(memory::bytes_of::<f32>);
+        memory::ensure(
+            "n_cols",
+            &format!(
+                "the accumulators ({threads} threads x {} columns)",
+                self.span
+            ),
+            accumulators,
+        )?;
+        // A row keeps at most k entries, and no more than the products it sums
+        // or the columns they reach; each kept entry is held twice (its row, then
+        // the output) as a column and a value.
+        let entries = (0..self.a.n_rows())
+            .map(|i| self.work(i).min(self.k).min(self.span))
+            .fold(0, usize::saturating_add);
+        let output = entries.checked_mul(2 * std::mem::size_of::<(i32, f32)>());
+        memory::ensure("k", &format!("the output ({entries} entries)"), output)
+    }
+
     fn row(&self, i: usize, s: &mut Scratch) -> Vec<(i32, f32)> {
         if self.k == 0 {
             return Vec::new();
         }
         let a_cols = self.a.row_indices(i);
         let a_vals = self.a.row_data(i).unwrap_or(&[]);
-        let work: usize = a_cols
-            .iter()
-            .map(|&u| self.b.row_indices(u as usize).len())
-            .sum();
         let n_cols = s.acc.len();
         // A row touching a good share of the columns is cheaper to scan whole than
         // to track column by column.
-        let dense = work.saturating_mul(4) >= n_cols;
+        let dense = self.work(i).saturating_mul(4) >= n_cols;
         for (&u, &w) in a_cols.iter().zip(a_vals) {
             let u = u as usize;
             let cols = self.b.row_indices(u);
@@ -284,7 +354,8 @@ impl<'a> Best<'a> {
         // Equal values are kept: in a sparse row, columns do not arrive in order.
         if value >= self.threshold {
             self.buffer.push((value, column));
-            if self.buffer.len() >= 4 * self.k.max(8) {
+            // Saturating: `k` may be as large as the number of columns.
+            if self.buffer.len() >= self.k.max(8).saturating_mul(4) {
                 self.cut();
                 self.threshold = self.buffer[self.k - 1].0;
             }

@@ -7,6 +7,8 @@ pub mod bpr;
 pub mod csr;
 pub mod error;
 pub mod knn;
+pub mod matrix;
+pub mod memory;
 pub mod pool;
 pub mod rng;
 pub mod simd;

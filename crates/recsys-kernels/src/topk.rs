@@ -9,8 +9,9 @@
 use rayon::prelude::*;
 
 use crate::csr::CsrView;
-use crate::error::{KernelError, KernelResult};
-use crate::pool;
+use crate::error::{checked_product, KernelError, KernelResult};
+use crate::matrix::{Matrix, Shape};
+use crate::{memory, pool};
 
 /// Rows times columns below which the work runs on the calling thread: handing a
 /// single-user request to a pool costs more than the selection itself.
@@ -24,28 +25,46 @@ pub struct TopK {
     pub width: usize,
 }
 
-/// Selects the `k` best entries of each row (see the module docs).
+/// Selects the `k` best entries of each row of `scores` (see the module docs).
 ///
 /// The output width is `min(k, n_cols)`: asking for more than the catalogue never
 /// allocates more than the catalogue.
 pub fn topk(
-    scores: &[f32],
-    n_rows: usize,
-    n_cols: usize,
+    scores: Matrix<'_>,
     exclude: Option<&CsrView<'_>>,
     k: usize,
     n_threads: usize,
 ) -> KernelResult<TopK> {
-    let expected = n_rows
-        .checked_mul(n_cols)
-        .ok_or_else(|| KernelError::new("scores", "shape overflows the address space"))?;
-    if scores.len() != expected {
+    pool::check_threads(n_threads)?;
+    check_shapes(&scores, exclude)?;
+    let (n_rows, n_cols) = (scores.rows(), scores.cols());
+    let width = k.min(n_cols);
+    let mut out = padded(n_rows, width)?;
+    if width == 0 || n_rows == 0 {
+        return Ok(out);
+    }
+    let selector = Selector {
+        scores,
+        exclude,
+        width,
+    };
+    let elements = n_rows * n_cols;
+    if elements < PARALLEL_MIN_ELEMENTS || pool::effective_threads(n_threads) == 1 {
+        selector.sequential(&mut out);
+        Ok(out)
+    } else {
+        pool::install(n_threads, || selector.parallel(&mut out))?;
+        Ok(out)
+    }
+}
+
+fn check_shapes(scores: &Matrix<'_>, exclude: Option<&CsrView<'_>>) -> KernelResult<()> {
+    let (n_rows, n_cols) = (scores.rows(), scores.cols());
+    // Columns are ranked as u32 (half the memory traffic of the heap).
+    if u32::try_from(n_cols).is_err() {
         return Err(KernelError::new(
             "scores",
-            format!(
-                "expected {n_rows} x {n_cols} = {expected} values, received {}",
-                scores.len()
-            ),
+            format!("expected at most {} columns, received {n_cols}", u32::MAX),
         ));
     }
     if let Some(csr) = exclude {
@@ -60,60 +79,87 @@ pub fn topk(
             ));
         }
     }
-    let width = k.min(n_cols);
-    let mut out = TopK {
-        indices: vec![-1; n_rows * width],
-        scores: vec![f32::NAN; n_rows * width],
-        width,
-    };
-    if width == 0 || n_rows == 0 {
-        return Ok(out);
-    }
+    Ok(())
+}
 
-    let select = |row: usize,
-                  mask: &mut Vec<bool>,
-                  heap: &mut Vec<Entry>,
-                  oi: &mut [i64],
-                  os: &mut [f32]| {
-        let row_scores = &scores[row * n_cols..(row + 1) * n_cols];
-        let excluded = exclude.map(|csr| csr.row_indices(row)).unwrap_or(&[]);
-        for &c in excluded {
-            mask[c as usize] = true;
+/// The output, every slot padded (index -1, score NaN).
+fn padded(n_rows: usize, width: usize) -> KernelResult<TopK> {
+    let slots = checked_product("k", n_rows, width)?;
+    let bytes = memory::bytes_of::<(i64, f32)>(slots);
+    memory::ensure("k", "the top-k output", bytes)?;
+    Ok(TopK {
+        indices: memory::filled("k", slots, -1)?,
+        scores: memory::filled("k", slots, f32::NAN)?,
+        width,
+    })
+}
+
+/// One thread's buffers: the exclusion mask of the current row and the heap.
+struct Scratch {
+    mask: Vec<bool>,
+    heap: Vec<Entry>,
+}
+
+impl Scratch {
+    fn new(n_cols: usize, width: usize) -> Self {
+        Self {
+            mask: vec![false; n_cols],
+            heap: Vec::with_capacity(width),
         }
-        select_row(row_scores, mask, width, heap);
+    }
+}
+
+/// Selects the best `width` entries of one row at a time.
+struct Selector<'a> {
+    scores: Matrix<'a>,
+    exclude: Option<&'a CsrView<'a>>,
+    width: usize,
+}
+
+impl Selector<'_> {
+    /// Writes the best entries of `row` into its output slots `oi` / `os`.
+    fn row(&self, row: usize, scratch: &mut Scratch, oi: &mut [i64], os: &mut [f32]) {
+        let excluded = self.exclude.map(|csr| csr.row_indices(row)).unwrap_or(&[]);
         for &c in excluded {
-            mask[c as usize] = false;
+            scratch.mask[c as usize] = true;
         }
-        for (slot, entry) in heap.iter().enumerate() {
+        select_row(
+            self.scores.row(row),
+            &scratch.mask,
+            self.width,
+            &mut scratch.heap,
+        );
+        for &c in excluded {
+            scratch.mask[c as usize] = false;
+        }
+        for (slot, entry) in scratch.heap.iter().enumerate() {
             oi[slot] = i64::from(entry.index);
             os[slot] = entry.score;
         }
-    };
-
-    if expected < PARALLEL_MIN_ELEMENTS || pool::effective_threads(n_threads) == 1 {
-        let mut mask = vec![false; n_cols];
-        let mut heap = Vec::with_capacity(width);
-        for (row, (oi, os)) in out
-            .indices
-            .chunks_mut(width)
-            .zip(out.scores.chunks_mut(width))
-            .enumerate()
-        {
-            select(row, &mut mask, &mut heap, oi, os);
-        }
-        return Ok(out);
     }
-    pool::install(n_threads, || {
+
+    fn sequential(&self, out: &mut TopK) {
+        let mut scratch = Scratch::new(self.scores.cols(), self.width);
+        let rows = out
+            .indices
+            .chunks_mut(self.width)
+            .zip(out.scores.chunks_mut(self.width));
+        for (row, (oi, os)) in rows.enumerate() {
+            self.row(row, &mut scratch, oi, os);
+        }
+    }
+
+    fn parallel(&self, out: &mut TopK) {
+        let width = self.width;
         out.indices
             .par_chunks_mut(width)
             .zip(out.scores.par_chunks_mut(width))
             .enumerate()
             .for_each_init(
-                || (vec![false; n_cols], Vec::with_capacity(width)),
-                |(mask, heap), (row, (oi, os))| select(row, mask, heap, oi, os),
+                || Scratch::new(self.scores.cols(), width),
+                |scratch, (row, (oi, os))| self.row(row, scratch, oi, os),
             );
-    })?;
-    Ok(out)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -264,7 +310,8 @@ mod tests {
                 indptr.push(indices.len() as i64);
             }
             let csr = CsrView::new(N, &indptr, &indices, None, n_rows, n_cols).unwrap();
-            let got = topk(&scores, n_rows, n_cols, Some(&csr), k, threads).unwrap();
+            let matrix = Matrix::new("scores", &scores, n_rows, n_cols).unwrap();
+            let got = topk(matrix, Some(&csr), k, threads).unwrap();
             assert_eq!(got.width, k.min(n_cols));
             for r in 0..n_rows {
                 let want = brute_force(
@@ -284,35 +331,44 @@ mod tests {
         }
     }
 
+    fn dense(values: &[f32], rows: usize, cols: usize) -> Matrix<'_> {
+        Matrix::new("scores", values, rows, cols).unwrap()
+    }
+
     #[test]
     fn skips_nan_and_negative_infinity() {
         let scores = [f32::NAN, 1.0, f32::NEG_INFINITY, 0.5];
-        let got = topk(&scores, 1, 4, None, 4, 1).unwrap();
+        let got = topk(dense(&scores, 1, 4), None, 4, 1).unwrap();
         assert_eq!(&got.indices, &[1, 3, -1, -1]);
     }
 
     #[test]
     fn every_column_excluded_gives_padding() {
         let csr = CsrView::new(N, &[0, 3], &[2, 0, 1], None, 1, 3).unwrap();
-        let got = topk(&[1.0, 2.0, 3.0], 1, 3, Some(&csr), 2, 1).unwrap();
+        let got = topk(dense(&[1.0, 2.0, 3.0], 1, 3), Some(&csr), 2, 1).unwrap();
         assert_eq!(got.indices, vec![-1, -1]);
         assert!(got.scores.iter().all(|s| s.is_nan()));
     }
 
     #[test]
     fn zero_k_and_empty_inputs() {
-        assert_eq!(topk(&[1.0, 2.0], 1, 2, None, 0, 1).unwrap().width, 0);
-        assert_eq!(topk(&[], 0, 5, None, 3, 1).unwrap().indices.len(), 0);
-        assert_eq!(topk(&[], 2, 0, None, 3, 1).unwrap().width, 0);
+        assert_eq!(topk(dense(&[1.0, 2.0], 1, 2), None, 0, 1).unwrap().width, 0);
+        assert_eq!(topk(dense(&[], 0, 5), None, 3, 1).unwrap().indices.len(), 0);
+        assert_eq!(topk(dense(&[], 2, 0), None, 3, 1).unwrap().width, 0);
+        let huge = topk(dense(&[1.0, 2.0], 1, 2), None, usize::MAX, 1).unwrap();
+        assert_eq!((huge.width, huge.indices), (2, vec![1, 0]));
     }
 
     #[test]
     fn rejects_mismatched_shapes() {
-        assert_eq!(topk(&[1.0; 5], 2, 3, None, 1, 1).unwrap_err().arg, "scores");
         let csr = CsrView::new(N, &[0, 0], &[], None, 1, 3).unwrap();
         assert_eq!(
-            topk(&[1.0; 6], 2, 3, Some(&csr), 1, 1).unwrap_err().arg,
+            topk(dense(&[1.0; 6], 2, 3), Some(&csr), 1, 1)
+                .unwrap_err()
+                .arg,
             "exclude_indptr"
         );
+        let err = topk(dense(&[1.0; 6], 2, 3), None, 1, 5000).unwrap_err();
+        assert_eq!(err.arg, "n_threads");
     }
 }

@@ -2,12 +2,20 @@
 
 Set ``RECSYS_NO_EXTENSION=1`` to force the pure NumPy/Python reference kernels
 (useful to compare results or to debug).
+
+Type checkers see ``extension`` as the stubbed module ``_kernels.pyi``, so every
+call into the extension is checked against the stub; at run time it is the
+module or ``None``. Callers branch on the plain bool :data:`RUST` (a check of
+``extension is None`` would look unreachable to the type checker).
 """
 
 from __future__ import annotations
 
 import os
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+__all__ = ["RUST", "backend", "backend_status", "extension"]
 
 
 def _load() -> tuple[ModuleType | None, str]:
@@ -20,12 +28,20 @@ def _load() -> tuple[ModuleType | None, str]:
     return _kernels, "rust"
 
 
-extension, _status = _load()
+_module, _status = _load()
+
+if TYPE_CHECKING:
+    from recommender_systems import _kernels as extension
+else:
+    extension = _module
+
+#: Whether the compiled kernels are in use (else the NumPy references are).
+RUST: bool = _module is not None
 
 
 def backend() -> str:
     """``"rust"`` when the compiled kernels are in use, else ``"python"``."""
-    return "rust" if extension is not None else "python"
+    return "rust" if RUST else "python"
 
 
 def backend_status() -> str:

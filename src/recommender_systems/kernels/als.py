@@ -19,13 +19,12 @@ Example:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import scipy.sparse as sp
 
-from recommender_systems._validation import check_non_negative_int
-from recommender_systems.kernels._loader import extension
+from recommender_systems.errors import ParameterError
+from recommender_systems.kernels import _checks
+from recommender_systems.kernels._loader import RUST, extension
 from recommender_systems.kernels.selection import csr_arrays
 
 __all__ = ["als_solve", "als_solve_reference", "gram", "gram_reference"]
@@ -52,10 +51,10 @@ def als_solve(
     ``regularization`` holds one float32 value per row; ``gram`` is ``YᵀY`` of
     ``fixed_factors`` when the caller already has it.
     """
-    n_threads = check_non_negative_int(n_threads, "n_threads")
     indptr, indices = csr_arrays(ratings)
     data = np.ascontiguousarray(ratings.data, dtype=np.float32)
-    if extension is None:
+    if not RUST:
+        _checks.check_threads(n_threads)
         als_solve_reference(
             indptr,
             indices,
@@ -86,15 +85,15 @@ def als_solve(
 
 def gram(factors: np.ndarray, *, n_threads: int = 0) -> np.ndarray:
     """``YᵀY`` of a float32 ``(n, k)`` matrix, as float32 ``(k, k)``."""
-    n_threads = check_non_negative_int(n_threads, "n_threads")
-    if extension is None:
+    if not RUST:
+        _checks.check_threads(n_threads)
         return gram_reference(factors)
-    result: np.ndarray = extension.gram(factors, n_threads)
-    return result
+    return extension.gram(factors, n_threads)
 
 
 def gram_reference(factors: np.ndarray) -> np.ndarray:
     """NumPy reference of :func:`gram` (summed in float64)."""
+    _checks.check_finite(_checks.check_factor_matrix(factors, "factors"), "factors")
     f = np.asarray(factors, dtype=np.float64)
     return (f.T @ f).astype(np.float32)
 
@@ -114,8 +113,10 @@ def als_solve_reference(
 ) -> None:
     """NumPy reference of the Rust ``als_solve`` kernel (same arguments, same results
     up to float32 rounding)."""
-    _check_reference_args(fixed_factors, factors, regularization, data, alpha, cg_steps)
-    g = gram_reference(fixed_factors) if gram is None else np.asarray(gram, np.float32)
+    _check_reference_args(
+        indptr, indices, data, fixed_factors, factors, regularization, alpha, cg_steps, gram
+    )
+    g = gram_reference(fixed_factors) if gram is None else gram
     k = fixed_factors.shape[1]
     eye = np.eye(k, dtype=np.float32)
     for u in range(factors.shape[0]):
@@ -167,28 +168,40 @@ def _conjugate_gradient(
 
 
 def _check_reference_args(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
     fixed: np.ndarray,
     factors: np.ndarray,
     regularization: np.ndarray,
-    data: np.ndarray,
     alpha: float,
     cg_steps: int,
+    gram: np.ndarray | None,
 ) -> None:
-    # The reference checks what it relies on; the kernel checks everything.
-    for name, arr in (("fixed_factors", fixed), ("factors", factors)):
-        if arr.dtype != np.float32 or arr.ndim != 2 or not arr.flags.c_contiguous:
-            raise ValueError(f"{name}: expected a C-contiguous 2-D float32 array")
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name}: expected finite values, received NaN or infinity")
-    if fixed.shape[1] != factors.shape[1] or fixed.shape[1] == 0:
-        raise ValueError("fixed_factors: expected as many (>= 1) columns as factors")
-    if regularization.shape != (factors.shape[0],) or not (
-        np.isfinite(regularization).all() and (regularization >= 0).all()
-    ):
-        raise ValueError("regularization: expected one finite value >= 0 per row")
-    if data.size and not (np.isfinite(data).all() and (data >= 0).all()):
-        raise ValueError("data: expected finite values >= 0")
-    if not (math.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"alpha: expected a finite number >= 0, received {alpha}")
-    if cg_steps < 0:
-        raise ValueError(f"cg_steps: expected an integer >= 0, received {cg_steps}")
+    # The rules of the kernel's `validate` (crates/recsys-kernels/src/als.rs), for
+    # the arguments the reference relies on; the CSR arrays come from SciPy.
+    _checks.check_factor_matrix(fixed, "fixed_factors")
+    _checks.check_factor_matrix(factors, "factors")
+    _checks.check_same_columns(fixed, "fixed_factors", factors, "factors")
+    _checks.check_rows(factors, "factors", indptr.size - 1, "one per row of indptr")
+    if indices.size and int(indices.max()) >= fixed.shape[0]:
+        raise ParameterError(
+            f"indices: expected column indices in [0, {fixed.shape[0]}), "
+            f"received {int(indices.max())}"
+        )
+    if gram is not None:
+        _checks.check_factor_matrix(gram, "gram")
+        _checks.check_rows(gram, "gram", factors.shape[1], "one per factor")
+        _checks.check_same_columns(gram, "gram", factors, "factors")
+        _checks.check_finite(gram, "gram")
+    _checks.check_finite(fixed, "fixed_factors")
+    _checks.check_finite(factors, "factors")
+    regularization = _checks.check_factor_matrix(regularization, "regularization", ndim=1)
+    _checks.check_length(regularization, "regularization", factors.shape[0])
+    if not (np.isfinite(regularization).all() and (regularization >= 0).all()):
+        raise ParameterError("regularization: expected finite values >= 0")
+    _checks.check_finite(data, "data")
+    if (data < 0).any():
+        raise ParameterError(f"data: expected values >= 0, received {data.min()}")
+    _checks.check_non_negative_number(float(alpha), "alpha")
+    _checks.count(cg_steps, "cg_steps")

@@ -24,8 +24,9 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from recommender_systems._validation import check_non_negative_int
-from recommender_systems.kernels._loader import extension
+from recommender_systems.errors import ParameterError
+from recommender_systems.kernels import _checks
+from recommender_systems.kernels._loader import RUST, extension
 from recommender_systems.kernels.selection import csr_arrays
 
 __all__ = ["bpr_epoch", "bpr_epoch_reference", "bpr_triples"]
@@ -59,13 +60,13 @@ def bpr_epoch(
     (and ``item_bias`` a float32 vector or ``None``). ``n_threads=1`` is
     sequential and reproducible; more threads run Hogwild shards.
     """
-    n_threads = check_non_negative_int(n_threads, "n_threads")
     indptr, indices = csr_arrays(positives)
-    if extension is None:
+    if not RUST:
+        _checks.check_threads(n_threads)
         return bpr_epoch_reference(
             indptr, indices, user_factors, item_factors, item_bias, learning_rate, reg, seed
         )
-    result: EpochResult = extension.bpr_epoch(
+    return extension.bpr_epoch(
         indptr,
         indices,
         user_factors,
@@ -76,7 +77,6 @@ def bpr_epoch(
         seed,
         n_threads,
     )
-    return result
 
 
 def bpr_epoch_reference(
@@ -90,7 +90,9 @@ def bpr_epoch_reference(
     seed: int,
 ) -> EpochResult:
     """Python reference of the Rust ``bpr_epoch`` (one thread): same triples, same update."""
-    _check_reference_args(user_factors, item_factors, item_bias, learning_rate, reg, indptr)
+    _check_reference_args(
+        user_factors, item_factors, item_bias, learning_rate, reg, seed, indptr, indices
+    )
     users, positives, negatives, skipped = bpr_triples(indptr, indices, item_factors.shape[0], seed)
     lr = np.float32(learning_rate)
     decay = np.float32(1.0) - lr * np.float32(reg)
@@ -223,20 +225,39 @@ def _check_reference_args(
     item_bias: np.ndarray | None,
     learning_rate: float,
     reg: float,
+    seed: int,
     indptr: np.ndarray,
+    indices: np.ndarray,
 ) -> None:
-    # The reference checks what it relies on; the kernel checks everything.
-    for name, arr in (("user_factors", user_factors), ("item_factors", item_factors)):
-        if arr.dtype != np.float32 or arr.ndim != 2 or not arr.flags.c_contiguous:
-            raise ValueError(f"{name}: expected a C-contiguous 2-D float32 array")
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name}: expected finite values, received NaN or infinity")
-    if user_factors.shape[1] != item_factors.shape[1] or user_factors.shape[1] == 0:
-        raise ValueError("item_factors: expected as many (>= 1) columns as user_factors")
-    if user_factors.shape[0] != indptr.size - 1:
-        raise ValueError("user_factors: expected one row per row of the pattern")
-    if item_bias is not None and item_bias.shape != (item_factors.shape[0],):
-        raise ValueError("item_bias: expected one value per item")
-    for name, value in (("learning_rate", learning_rate), ("reg", reg)):
-        if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"{name}: expected a finite number >= 0, received {value}")
+    # The rules of the kernel's `check_shapes` and `validate`
+    # (crates/recsys-kernels/src/bpr.rs), for the arguments the reference relies
+    # on; the CSR arrays come from SciPy.
+    _checks.check_factor_matrix(user_factors, "user_factors")
+    _checks.check_factor_matrix(item_factors, "item_factors")
+    _checks.check_same_columns(item_factors, "item_factors", user_factors, "user_factors")
+    _checks.check_rows(user_factors, "user_factors", indptr.size - 1, "one per row of indptr")
+    if item_bias is not None:
+        bias = _checks.check_factor_matrix(item_bias, "item_bias", ndim=1)
+        _checks.check_length(bias, "item_bias", item_factors.shape[0])
+        _checks.check_finite(bias, "item_bias")
+    _checks.check_finite(user_factors, "user_factors")
+    _checks.check_finite(item_factors, "item_factors")
+    _checks.check_non_negative_number(float(learning_rate), "learning_rate")
+    _checks.check_non_negative_number(float(reg), "reg")
+    is_int = isinstance(seed, int | np.integer) and not isinstance(seed, bool)
+    if not (is_int and 0 <= seed < 2**64):
+        raise ParameterError(f"seed: expected an integer in [0, 2**64), received {seed!r}")
+    _check_sorted_rows(indptr, indices)
+
+
+def _check_sorted_rows(indptr: np.ndarray, indices: np.ndarray) -> None:
+    # Negatives are drawn by searching each sorted row.
+    within_row = np.ones(max(indices.size - 1, 0), dtype=bool)
+    starts = indptr[1:-1]
+    within_row[starts[(starts > 0) & (starts < indices.size)] - 1] = False
+    bad = np.flatnonzero(within_row & (np.diff(indices) <= 0))
+    if bad.size:
+        raise ParameterError(
+            "indices: expected strictly increasing column indices within each row (sorted, "
+            f"no duplicates), received {indices[bad[0]]} then {indices[bad[0] + 1]}"
+        )

@@ -16,8 +16,9 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from recommender_systems._validation import check_non_negative_int
-from recommender_systems.kernels._loader import extension
+from recommender_systems.errors import ParameterError
+from recommender_systems.kernels import _checks
+from recommender_systems.kernels._loader import RUST, extension
 
 TopK = tuple[np.ndarray, np.ndarray]
 
@@ -44,20 +45,17 @@ def topk(
         >>> idx.tolist()
         [[1, 2]]
     """
-    k = check_non_negative_int(k, "k")
-    n_threads = check_non_negative_int(n_threads, "n_threads")
     matrix = np.ascontiguousarray(scores, dtype=np.float32)
-    if matrix.ndim != 2:
-        raise ValueError(f"scores: expected a 2-D array, received {matrix.ndim}-D")
-    indptr, indices = (None, None) if exclude is None else csr_arrays(exclude)
+    # The kernel sees only the exclusion's CSR arrays, not its declared shape.
     if exclude is not None and exclude.shape != matrix.shape:
-        raise ValueError(
+        raise ParameterError(
             f"exclude: expected shape {matrix.shape} like scores, received {exclude.shape}"
         )
-    if extension is None:
-        return topk_reference(matrix, k, indptr, indices)
-    result: TopK = extension.topk(matrix, k, indptr, indices, n_threads)
-    return result
+    indptr, indices = (None, None) if exclude is None else csr_arrays(exclude)
+    if RUST:
+        return extension.topk(matrix, k, indptr, indices, n_threads)
+    _checks.check_threads(n_threads)
+    return topk_reference(matrix, k, indptr, indices)
 
 
 def topk_reference(
@@ -67,7 +65,8 @@ def topk_reference(
     exclude_indices: np.ndarray | None = None,
 ) -> TopK:
     """NumPy reference of the Rust ``topk`` kernel (same arguments, same results)."""
-    s = np.array(scores, dtype=np.float32, copy=True)
+    k = _checks.count(k, "k")
+    s = np.array(_checks.check_factor_matrix(scores, "scores"), copy=True)
     n_rows, n_cols = s.shape
     width = min(k, n_cols)
     out_idx = np.full((n_rows, width), -1, dtype=np.int64)

@@ -23,8 +23,10 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from recommender_systems._validation import check_choice, check_non_negative_int
-from recommender_systems.kernels._loader import extension
+from recommender_systems._validation import check_choice
+from recommender_systems.errors import ParameterError
+from recommender_systems.kernels import _checks
+from recommender_systems.kernels._loader import RUST, extension
 from recommender_systems.kernels.selection import csr_arrays, topk_reference
 
 Measure = Literal["dot", "cosine", "jaccard"]
@@ -54,16 +56,15 @@ def sparse_topk_product(
         >>> sims.toarray().tolist()
         [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
     """
-    k = check_non_negative_int(k, "k")
-    n_threads = check_non_negative_int(n_threads, "n_threads")
-    check_choice(measure, "measure", MEASURES)
+    # The kernel sees only CSR arrays: a's declared width is checked here.
     if a.shape[1] != b.shape[0]:
-        raise ValueError(
+        raise ParameterError(
             f"b: expected {a.shape[1]} rows to match the columns of a, received {b.shape[0]}"
         )
     rn = None if row_norms is None else np.ascontiguousarray(row_norms, dtype=np.float32)
     cn = None if col_norms is None else np.ascontiguousarray(col_norms, dtype=np.float32)
-    if extension is None:
+    if not RUST:
+        _checks.check_threads(n_threads)
         return sparse_topk_product_reference(
             a,
             b,
@@ -88,8 +89,8 @@ def sparse_topk_product(
         measure,
         rn,
         cn,
-        float(shrink),
-        bool(exclude_diagonal),
+        shrink,
+        exclude_diagonal,
         n_threads,
     )
     return _csr(indptr, indices, data, (a.shape[0], b.shape[1]))
@@ -110,9 +111,18 @@ def sparse_topk_product_reference(
 
     Rows are multiplied a block at a time, so memory stays bounded.
     """
+    k = _checks.count(k, "k")
+    check_choice(measure, "measure", MEASURES)
     if (row_norms is None) != (measure == "dot") or (col_norms is None) != (measure == "dot"):
-        raise ValueError("row_norms, col_norms: expected arrays exactly when measure is not 'dot'")
+        raise ParameterError(
+            "row_norms, col_norms: expected arrays exactly when measure is not 'dot'"
+        )
     n_rows, n_cols = a.shape[0], b.shape[1]
+    _check_norms(row_norms, "row_norms", n_rows)
+    _check_norms(col_norms, "col_norms", n_cols)
+    _checks.check_non_negative_number(float(shrink), "shrink")
+    _checks.check_finite(np.asarray(a.data), "a_data")
+    _checks.check_finite(np.asarray(b.data), "b_data")
     a32 = sp.csr_matrix(a, dtype=np.float32)
     b32 = sp.csr_matrix(b, dtype=np.float32)
     rn = None if row_norms is None else np.asarray(row_norms, dtype=np.float32)
@@ -142,6 +152,14 @@ def sparse_topk_product_reference(
     return _csr(result.indptr, result.indices, result.data, (n_rows, n_cols))
 
 
+def _check_norms(norms: np.ndarray | None, name: str, length: int) -> None:
+    if norms is None:
+        return
+    if np.shape(norms) != (length,):
+        raise ParameterError(f"{name}: expected length {length}, received shape {np.shape(norms)}")
+    _checks.check_finite(np.asarray(norms), name)
+
+
 def _apply(
     measure: Measure,
     dots: np.ndarray,
@@ -154,7 +172,7 @@ def _apply(
     # The same float32 operations, in the same order, as the Rust kernel.
     if measure == "dot" or row_norms is None or col_norms is None:
         return dots
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if measure == "cosine":
             return dots / (row_norms[rows] * col_norms[cols] + shrink)
         return dots / (row_norms[rows] + col_norms[cols] - dots + shrink)

@@ -1,11 +1,11 @@
 use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use numpy::{IntoPyArray, PyArray2};
 use pyo3::prelude::*;
 
-use super::args::{array, array_mut, non_negative, slice, slice_mut, CsrArgs};
+use super::args::{self, array, array_mut, guarded, invalid, matrix, matrix_mut, slice, CsrArgs};
 use crate::als::{AlsProblem, Solver};
 use crate::csr::CsrNames;
+use crate::matrix::Shape;
 
 const RATINGS: CsrNames = CsrNames::PLAIN;
 
@@ -29,56 +29,38 @@ pub fn als_solve<'py>(
     fixed_factors: &Bound<'py, PyAny>,
     factors: &Bound<'py, PyAny>,
     regularization: &Bound<'py, PyAny>,
-    alpha: f64,
-    cg_steps: i64,
-    exact: bool,
+    #[pyo3(from_py_with = args::alpha)] alpha: f64,
+    #[pyo3(from_py_with = args::cg_steps)] cg_steps: usize,
+    #[pyo3(from_py_with = args::exact)] exact: bool,
     gram: Option<&Bound<'py, PyAny>>,
-    n_threads: i64,
+    #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
 ) -> PyResult<()> {
-    let n_threads = non_negative("n_threads", n_threads)?;
-    let cg_steps = non_negative("cg_steps", cg_steps)?;
-    let fixed = array::<f32, numpy::Ix2>(fixed_factors, "fixed_factors", "float32")?;
-    let reg = array::<f32, numpy::Ix1>(regularization, "regularization", "float32")?;
-    let gram = gram
-        .map(|g| array::<f32, numpy::Ix2>(g, "gram", "float32"))
-        .transpose()?;
-    let mut out = array_mut::<f32, numpy::Ix2>(factors, "factors", "float32")?;
-    let csr = CsrArgs::extract(RATINGS, indptr, indices, Some(data))?;
-    let (n_rows, k) = (out.shape()[0], out.shape()[1]);
-    let (n_cols, k_fixed) = (fixed.shape()[0], fixed.shape()[1]);
-    if k == 0 {
-        return Err(PyValueError::new_err(
-            "factors: expected at least one factor column, received 0",
-        ));
-    }
-    if n_rows != csr.n_rows() {
-        return Err(PyValueError::new_err(format!(
-            "factors: expected {} rows (one per row of indptr), received {n_rows}",
-            csr.n_rows()
-        )));
-    }
-    if k_fixed != k {
-        return Err(PyValueError::new_err(format!(
-            "fixed_factors: expected {k} columns like factors, received {k_fixed}"
-        )));
-    }
-    let view = csr.view(n_rows, n_cols)?;
-    let problem = AlsProblem {
-        ratings: &view,
-        fixed: slice(&fixed, "fixed_factors")?,
-        regularization: slice(&reg, "regularization")?,
-        gram: gram.as_ref().map(|g| slice(g, "gram")).transpose()?,
-        alpha: alpha as f32,
-        n_factors: k,
-    };
-    let solver = if exact {
-        Solver::Cholesky
-    } else {
-        Solver::ConjugateGradient(cg_steps)
-    };
-    let factors = slice_mut(&mut out, "factors")?;
-    py.detach(|| crate::als::als_solve(&problem, factors, solver, n_threads))?;
-    Ok(())
+    guarded("als_solve", || {
+        let fixed = array::<f32, numpy::Ix2>(fixed_factors, "fixed_factors", "float32")?;
+        let reg = array::<f32, numpy::Ix1>(regularization, "regularization", "float32")?;
+        let gram = gram
+            .map(|g| array::<f32, numpy::Ix2>(g, "gram", "float32"))
+            .transpose()?;
+        let mut out = array_mut::<f32, numpy::Ix2>(factors, "factors", "float32")?;
+        let csr = CsrArgs::extract(RATINGS, indptr, indices, Some(data))?;
+        let fixed = matrix(&fixed, "fixed_factors")?;
+        let ratings = csr.view_rows(fixed.rows())?;
+        let problem = AlsProblem {
+            ratings: &ratings,
+            fixed,
+            regularization: slice(&reg, "regularization")?,
+            gram: gram.as_ref().map(|g| matrix(g, "gram")).transpose()?,
+            alpha: alpha as f32,
+        };
+        let solver = if exact {
+            Solver::Cholesky
+        } else {
+            Solver::ConjugateGradient(cg_steps)
+        };
+        let factors = matrix_mut(&mut out, "factors")?;
+        py.detach(|| crate::als::als_solve(&problem, factors, solver, n_threads))?;
+        Ok(())
+    })
 }
 
 /// YᵀY of a float32 (n x k) matrix, summed in a fixed order (any thread count
@@ -88,14 +70,15 @@ pub fn als_solve<'py>(
 pub fn gram<'py>(
     py: Python<'py>,
     factors: &Bound<'py, PyAny>,
-    n_threads: i64,
+    #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
 ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-    let n_threads = non_negative("n_threads", n_threads)?;
-    let arr = array::<f32, numpy::Ix2>(factors, "factors", "float32")?;
-    let k = arr.shape()[1];
-    let values = slice(&arr, "factors")?;
-    crate::error::check_finite("factors", values)?;
-    let g = py.detach(|| crate::als::gram(values, k, n_threads))?;
-    let g = Array2::from_shape_vec((k, k), g).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(g.into_pyarray(py))
+    guarded("gram", || {
+        let arr = array::<f32, numpy::Ix2>(factors, "factors", "float32")?;
+        let factors = matrix(&arr, "factors")?;
+        factors.expect_finite()?;
+        let k = factors.cols();
+        let g = py.detach(|| crate::als::gram(factors, n_threads))?;
+        let g = Array2::from_shape_vec((k, k), g).map_err(|e| invalid(format!("factors: {e}")))?;
+        Ok(g.into_pyarray(py))
+    })
 }

@@ -1,8 +1,7 @@
-use numpy::{IntoPyArray, PyArray1};
-use pyo3::exceptions::PyValueError;
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 
-use super::args::{array, non_negative, slice, CsrArgs};
+use super::args::{self, array, guarded, invalid, slice, CsrArgs};
 use crate::csr::CsrNames;
 use crate::knn::{Measure, A_NAMES, B_NAMES};
 
@@ -35,86 +34,81 @@ pub fn sparse_topk_product<'py>(
     b_indptr: &Bound<'py, PyAny>,
     b_indices: &Bound<'py, PyAny>,
     b_data: &Bound<'py, PyAny>,
-    n_cols: i64,
-    k: i64,
-    measure: &str,
+    #[pyo3(from_py_with = args::n_cols)] n_cols: usize,
+    #[pyo3(from_py_with = args::k)] k: usize,
+    #[pyo3(from_py_with = args::measure)] measure: &'static str,
     row_norms: Option<&Bound<'py, PyAny>>,
     col_norms: Option<&Bound<'py, PyAny>>,
-    shrink: f32,
-    exclude_diagonal: bool,
-    n_threads: i64,
+    #[pyo3(from_py_with = args::shrink)] shrink: f64,
+    #[pyo3(from_py_with = args::exclude_diagonal)] exclude_diagonal: bool,
+    #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
 ) -> PyResult<Csr<'py>> {
-    let n_cols = non_negative("n_cols", n_cols)?;
-    let k = non_negative("k", k)?;
-    let n_threads = non_negative("n_threads", n_threads)?;
-    let a = CsrArgs::extract(A, a_indptr, a_indices, Some(a_data))?;
-    let b = CsrArgs::extract(B, b_indptr, b_indices, Some(b_data))?;
-    let n_rows = rows_of(a_indptr, "a_indptr")?;
-    let n_mid = rows_of(b_indptr, "b_indptr")?;
-    let a_view = a.view(n_rows, n_mid)?;
-    let b_view = b.view(n_mid, n_cols)?;
-
-    let norms = match (row_norms, col_norms) {
-        (Some(r), Some(c)) => Some((
-            array::<f32, numpy::Ix1>(r, "row_norms", "float32")?,
-            array::<f32, numpy::Ix1>(c, "col_norms", "float32")?,
-        )),
-        (None, None) => None,
-        _ => {
-            return Err(PyValueError::new_err(
-                "row_norms, col_norms: expected both or neither, received one",
-            ))
-        }
-    };
-    let norm_slices = match &norms {
-        Some((r, c)) => Some((slice(r, "row_norms")?, slice(c, "col_norms")?)),
-        None => None,
-    };
-    let measure = match (measure, norm_slices) {
-        ("dot", None) => Measure::Dot,
-        ("cosine", Some((row_norms, col_norms))) => Measure::Cosine {
-            row_norms,
-            col_norms,
-            shrink,
-        },
-        ("jaccard", Some((row_counts, col_counts))) => Measure::Jaccard {
-            row_counts,
-            col_counts,
-            shrink,
-        },
-        ("dot", Some(_)) => {
-            return Err(PyValueError::new_err(
-                "row_norms: expected None with measure 'dot', received an array",
-            ))
-        }
-        ("cosine" | "jaccard", None) => {
-            return Err(PyValueError::new_err(format!(
-                "row_norms, col_norms: expected arrays with measure {measure:?}, received None"
-            )))
-        }
-        (other, _) => {
-            return Err(PyValueError::new_err(format!(
-                "measure: expected 'dot', 'cosine' or 'jaccard', received {other:?}"
-            )))
-        }
-    };
-    let out = py.detach(|| {
-        crate::knn::product_topk(&a_view, &b_view, measure, k, exclude_diagonal, n_threads)
-    })?;
-    Ok((
-        out.indptr.into_pyarray(py),
-        out.indices.into_pyarray(py),
-        out.data.into_pyarray(py),
-    ))
-}
-
-/// The number of rows an indptr array describes (its length minus one).
-fn rows_of(indptr: &Bound<'_, PyAny>, name: &'static str) -> PyResult<usize> {
-    let arr = array::<i64, numpy::Ix1>(indptr, name, "int64")?;
-    let len = slice(&arr, name)?.len();
-    len.checked_sub(1).ok_or_else(|| {
-        PyValueError::new_err(format!(
-            "{name}: expected at least one element (indptr[0] == 0), received an empty array"
+    guarded("sparse_topk_product", || {
+        let a = CsrArgs::extract(A, a_indptr, a_indices, Some(a_data))?;
+        let b = CsrArgs::extract(B, b_indptr, b_indices, Some(b_data))?;
+        let b_view = b.view_rows(n_cols)?;
+        let a_view = a.view_rows(b.n_rows())?;
+        crate::knn::check_shrink(shrink as f32)?;
+        let norms = Norms::extract(row_norms, col_norms)?;
+        let measure = norms.measure(measure, shrink as f32)?;
+        let out = py.detach(|| {
+            crate::knn::product_topk(&a_view, &b_view, measure, k, exclude_diagonal, n_threads)
+        })?;
+        Ok((
+            out.indptr.into_pyarray(py),
+            out.indices.into_pyarray(py),
+            out.data.into_pyarray(py),
         ))
     })
+}
+
+/// The optional `row_norms` / `col_norms` arrays, borrowed.
+struct Norms<'py>(Option<(PyReadonlyArray1<'py, f32>, PyReadonlyArray1<'py, f32>)>);
+
+impl<'py> Norms<'py> {
+    fn extract(
+        row_norms: Option<&Bound<'py, PyAny>>,
+        col_norms: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Self> {
+        match (row_norms, col_norms) {
+            (Some(r), Some(c)) => Ok(Self(Some((
+                array(r, "row_norms", "float32")?,
+                array(c, "col_norms", "float32")?,
+            )))),
+            (None, None) => Ok(Self(None)),
+            _ => Err(invalid(
+                "row_norms, col_norms: expected both or neither, received one".to_owned(),
+            )),
+        }
+    }
+
+    /// The measure named `name`, with these norms.
+    fn measure(&self, name: &str, shrink: f32) -> PyResult<Measure<'_>> {
+        let norms = match &self.0 {
+            Some((r, c)) => Some((slice(r, "row_norms")?, slice(c, "col_norms")?)),
+            None => None,
+        };
+        match (name, norms) {
+            ("dot", None) => Ok(Measure::Dot),
+            ("cosine", Some((row_norms, col_norms))) => Ok(Measure::Cosine {
+                row_norms,
+                col_norms,
+                shrink,
+            }),
+            ("jaccard", Some((row_counts, col_counts))) => Ok(Measure::Jaccard {
+                row_counts,
+                col_counts,
+                shrink,
+            }),
+            ("dot", Some(_)) => Err(invalid(
+                "row_norms: expected None with measure 'dot', received an array".to_owned(),
+            )),
+            ("cosine" | "jaccard", None) => Err(invalid(format!(
+                "row_norms, col_norms: expected arrays with measure {name:?}, received None"
+            ))),
+            (other, _) => Err(invalid(format!(
+                "measure: expected one of 'dot', 'cosine', 'jaccard', received {other:?}"
+            ))),
+        }
+    }
 }

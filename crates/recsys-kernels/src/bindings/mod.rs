@@ -7,6 +7,8 @@ mod als;
 mod args;
 mod bpr;
 mod knn;
+#[cfg(feature = "panic-probe")]
+mod probe;
 mod topk;
 
 #[pymodule]
@@ -17,5 +19,7 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bpr::bpr_epoch, m)?)?;
     m.add_function(wrap_pyfunction!(als::als_solve, m)?)?;
     m.add_function(wrap_pyfunction!(als::gram, m)?)?;
+    #[cfg(feature = "panic-probe")]
+    m.add_function(wrap_pyfunction!(probe::_panic_probe, m)?)?;
     Ok(())
 }

@@ -1,10 +1,10 @@
 use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use numpy::{IntoPyArray, PyArray2};
 use pyo3::prelude::*;
 
-use super::args::{array, non_negative, slice, CsrArgs};
+use super::args::{self, array, guarded, invalid, matrix, CsrArgs};
 use crate::csr::CsrNames;
+use crate::matrix::Shape;
 
 const EXCLUDE: CsrNames = CsrNames {
     indptr: "exclude_indptr",
@@ -23,35 +23,34 @@ type Pair<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 pub fn topk<'py>(
     py: Python<'py>,
     scores: &Bound<'py, PyAny>,
-    k: i64,
+    #[pyo3(from_py_with = args::k)] k: usize,
     exclude_indptr: Option<&Bound<'py, PyAny>>,
     exclude_indices: Option<&Bound<'py, PyAny>>,
-    n_threads: i64,
+    #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
 ) -> PyResult<Pair<'py>> {
-    let k = non_negative("k", k)?;
-    let n_threads = non_negative("n_threads", n_threads)?;
-    let scores = array::<f32, numpy::Ix2>(scores, "scores", "float32")?;
-    let (n_rows, n_cols) = (scores.shape()[0], scores.shape()[1]);
-    let values = slice(&scores, "scores")?;
-    let exclude = match (exclude_indptr, exclude_indices) {
-        (Some(p), Some(i)) => Some(CsrArgs::extract(EXCLUDE, p, i, None)?),
-        (None, None) => None,
-        _ => {
-            return Err(PyValueError::new_err(
-                "exclude_indptr, exclude_indices: expected both or neither, received one",
-            ))
-        }
-    };
-    let view = exclude
-        .as_ref()
-        .map(|e| e.view(n_rows, n_cols))
-        .transpose()?;
-    let out =
-        py.detach(|| crate::topk::topk(values, n_rows, n_cols, view.as_ref(), k, n_threads))?;
-    let shape = (n_rows, out.width);
-    let indices = Array2::from_shape_vec(shape, out.indices)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let scores = Array2::from_shape_vec(shape, out.scores)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok((indices.into_pyarray(py), scores.into_pyarray(py)))
+    guarded("topk", || {
+        let scores = array::<f32, numpy::Ix2>(scores, "scores", "float32")?;
+        let scores = matrix(&scores, "scores")?;
+        let exclude = match (exclude_indptr, exclude_indices) {
+            (Some(p), Some(i)) => Some(CsrArgs::extract(EXCLUDE, p, i, None)?),
+            (None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "exclude_indptr, exclude_indices: expected both or neither, received one"
+                        .to_owned(),
+                ))
+            }
+        };
+        let view = exclude
+            .as_ref()
+            .map(|e| e.view(scores.rows(), scores.cols()))
+            .transpose()?;
+        let out = py.detach(|| crate::topk::topk(scores, view.as_ref(), k, n_threads))?;
+        let shape = (scores.rows(), out.width);
+        let indices =
+            Array2::from_shape_vec(shape, out.indices).map_err(|e| invalid(format!("k: {e}")))?;
+        let scores =
+            Array2::from_shape_vec(shape, out.scores).map_err(|e| invalid(format!("k: {e}")))?;
+        Ok((indices.into_pyarray(py), scores.into_pyarray(py)))
+    })
 }
