@@ -47,14 +47,18 @@ def keep_top(sims: np.ndarray, k: int) -> np.ndarray:
 
 
 def test_item_similarities_are_cosine_cut_to_k(data: Interactions) -> None:
-    model = ItemKNN(n_neighbors=5, similarity="cosine", shrink=2.0, normalize=False).fit(data)
+    model = ItemKNN(
+        n_neighbors=5, similarity="cosine", shrink=2.0, normalize=False, values="linear"
+    ).fit(data)
     items = data.matrix.toarray().T.astype(np.float64)
     want = keep_top(dense_cosine(items, 2.0), 5)
     np.testing.assert_allclose(dense(model.similarity_), want, rtol=1e-5, atol=1e-7)
 
 
 def test_bm25_similarity_is_the_dot_product_of_bm25_weights(data: Interactions) -> None:
-    model = ItemKNN(n_neighbors=400, normalize=False, bm25_k1=2.0, bm25_b=0.5).fit(data)
+    model = ItemKNN(
+        n_neighbors=400, normalize=False, bm25_k1=2.0, bm25_b=0.5, values="linear"
+    ).fit(data)
     weighted = bm25_weight(data.matrix.T.tocsr(), 2.0, 0.5).toarray().astype(np.float64)
     want = weighted @ weighted.T
     np.fill_diagonal(want, 0.0)
@@ -82,7 +86,9 @@ def test_item_scores_sum_similarities_weighted_by_the_users_values(data: Interac
     model = ItemKNN(n_neighbors=20).fit(data)
     user = data.user_ids.ids[3]
     row = data.matrix[data.user_ids.index_of(user)]
-    want = stored_or_never(row @ model.similarity_)[0]  # unlinked items: -inf
+    weights = sp.csr_matrix(row, copy=True)
+    weights.data = weights.data.astype(np.float32)  # ratings: values="auto" keeps them
+    want = stored_or_never(weights @ model.similarity_)[0]  # unlinked items: -inf
     np.testing.assert_allclose(model.score(user, data.item_ids.ids), want, rtol=1e-6)
     assert np.isinf(want).any()
 
@@ -116,7 +122,7 @@ def test_similar_items_are_the_kept_neighbours_best_first(data: Interactions) ->
 
 
 def test_user_neighbours_are_cut_to_k_and_never_the_user(data: Interactions) -> None:
-    model = UserKNN(n_neighbors=7).fit(data)
+    model = UserKNN(n_neighbors=7, values="linear").fit(data)
     nbrs = model.neighbours_
     assert nbrs.shape == (data.n_users, data.n_users)
     assert np.diff(nbrs.indptr).max() <= 7
@@ -126,7 +132,7 @@ def test_user_neighbours_are_cut_to_k_and_never_the_user(data: Interactions) -> 
 
 
 def test_user_scores_are_neighbour_weighted_sums(data: Interactions) -> None:
-    model = UserKNN(n_neighbors=10).fit(data)
+    model = UserKNN(n_neighbors=10, values="linear").fit(data)
     user = data.user_ids.ids[2]
     want = stored_or_never(model.neighbours_[2] @ data.matrix)[0]
     np.testing.assert_allclose(model.score(user, data.item_ids.ids), want, rtol=1e-6)

@@ -19,7 +19,9 @@ def test_original_quickstart(synthetic: pd.DataFrame) -> None:
 
 
 def test_item_factors_are_orthonormal_singular_vectors(synthetic: pd.DataFrame) -> None:
-    model = SVD(n_factors=12, popularity_damping=0.0, random_state=0).fit(synthetic)
+    model = SVD(n_factors=12, popularity_damping=0.0, values="linear", random_state=0).fit(
+        synthetic
+    )
     v = model.item_factors_.astype(np.float64)
     np.testing.assert_allclose(v.T @ v, np.eye(12), atol=1e-4)
     dense = Interactions.from_frame(synthetic).matrix.toarray().astype(np.float64)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from recommender_systems import __version__
-from recommender_systems.cli import catalog, evaluate, fit, info, recommend, serve, similar
+from recommender_systems.cli import catalog, evaluate, fit, info, recommend, serve, similar, tune
 from recommender_systems.cli._common import CliError
 from recommender_systems.errors import RecsysError
 
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (fit, evaluate, recommend, similar, serve, info):
+    for command in (fit, evaluate, recommend, similar, serve, info, tune):
         command.add_parser(commands)
     catalog.add_parsers(commands)
     return parser
