@@ -101,8 +101,8 @@ class ALS(UsesValues, MatrixFactorization):
         cg_steps=Int(
             default=3,
             low=0,
-            doc="conjugate-gradient steps per row and half-iteration",
-            tune=OneOf(2, 3, 4, when={"solver": ("cg",)}),
+            doc="conjugate-gradient steps per row and half-iteration (a speed/precision "
+            "trade-off, not tuned)",
         ),
         random_state=Seed(),
         n_threads=Threads(),

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender_systems.base import Recommender
-from recommender_systems.errors import ParameterError
+from recommender_systems.errors import DataError, ParameterError
 from recommender_systems.hyperparameters import (
     Bool,
     Custom,
@@ -142,9 +142,19 @@ class AutoRecommender(Recommender):
             template = get_algorithm(name).create()
             _search._configure(template, seed, int(self.n_threads))
             templates.append(template)
-        split = _search.validation_split(
-            data, test_size=float(self.validation_size), random_state=seed
-        )
+        try:
+            split = _search.validation_split(
+                data, test_size=float(self.validation_size), random_state=seed
+            )
+        except DataError:  # too few rows to hold any out: nothing to compare on
+            self.model_ = templates[0].fit(data, progress=False)
+            self.report_ = {
+                "chosen": f"{names[0]} (defaults)",
+                "reason": f"{data.nnz} interactions are too few to carve out a validation "
+                "split, so the first family of the portfolio was fitted at its defaults",
+                "trials": [],
+            }
+            return
         progress = bool(self._training and self._training.progress)
         budget = float(self.budget)
         use_hybrid = bool(self.hybrid) and len(templates) > 1
@@ -158,8 +168,13 @@ class AutoRecommender(Recommender):
             progress=progress,
             reserve=_HYBRID_SHARE if use_hybrid else 0.0,
         )
+        by_name = dict(zip(names, templates, strict=True))
         ranked = sorted(
-            (r for n in names if (r := report.best_of(n)) is not None),
+            (
+                _search.chosen_trial(report, n, by_name[n].get_params())
+                for n in names
+                if report.best_of(n) is not None
+            ),
             key=lambda r: -(r.score or 0.0),
         )
         if not ranked:
@@ -167,7 +182,6 @@ class AutoRecommender(Recommender):
                 f"budget: expected enough time for at least one trial, received {budget} s "
                 "(every trial failed or was cut)"
             )
-        by_name = dict(zip(names, templates, strict=True))
         chosen = _search.configured(by_name[ranked[0].family], ranked[0].params)
         reason = (
             f"best validation {split.metric_name} ({ranked[0].score:.4f}) of "

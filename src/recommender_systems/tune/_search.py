@@ -44,6 +44,10 @@ EPOCH_CHECKPOINTS = 6
 #: A fit is pruned when its score at a checkpoint is below this share of the best
 #: score an earlier trial had reached by the same epoch.
 PRUNE_FRACTION = 0.9
+#: The default configuration is kept unless the best beats its validation score by
+#: more than this share: smaller gains are within the noise of one validation
+#: split, and chasing them loses as often as it wins on test data.
+DEFAULT_MARGIN = 0.01
 
 _FAILURES = (RecsysError, ValueError, ArithmeticError, np.linalg.LinAlgError, MemoryError)
 
@@ -106,6 +110,7 @@ class _Recorder:
         self.report = report
         self.bar = tqdm(total=total, desc="tuning", disable=not progress, leave=False)
         self.last = time.perf_counter()
+        self.best = -math.inf
 
     def add(
         self,
@@ -127,10 +132,11 @@ class _Recorder:
         )
         self.last = now
         self.report.trials.append(record)
-        best = self.report.best
+        if score is not None and state == "complete":
+            self.best = max(self.best, score)
         self.bar.set_description(f"tuning {family}", refresh=False)
-        if best is not None and best.score is not None:
-            self.bar.set_postfix(best=f"{best.score:.4f}", refresh=False)
+        if self.best > -math.inf:
+            self.bar.set_postfix(best=f"{self.best:.4f}", refresh=False)
         self.bar.update()
         return record
 
@@ -152,6 +158,18 @@ def _grid(search: Range, as_int: bool, default: Any, points: int) -> list[Any]:
     if isinstance(default, int | float) and search.low <= default <= search.high:
         grid.append(int(default) if as_int else float(default))
     return sorted(set(grid))
+
+
+def _nearest_first(grid: list[Any], default: Any, log: bool) -> list[Any]:
+    """``grid`` ordered by distance from ``default`` (on a log scale if ``log``): a
+    sweep cut short by the time budget has then covered the default's neighbourhood."""
+    if not isinstance(default, int | float) or (log and default <= 0):
+        return list(grid)
+
+    def distance(v: Any) -> float:
+        return abs(math.log(v / default)) if log and v > 0 else abs(v - default)
+
+    return sorted(grid, key=lambda v: (distance(v), v))
 
 
 def _inside(search: Search, value: Any) -> bool:
@@ -194,7 +212,7 @@ def _plan(template: Recommender, data: Interactions) -> _Plan:
             grid = _grid(search, as_int, base[name], points)
             if name == "n_neighbors":
                 grid = sorted({min(v, max(1, data.n_items - 1)) for v in grid})
-            plan.sweep, plan.sweep_grid = name, grid
+            plan.sweep, plan.sweep_grid = name, _nearest_first(grid, base[name], search.log)
             del space[name]
             break
     epochs = space.get("epochs")
@@ -447,14 +465,30 @@ def search_families(
     return report
 
 
-def best_params(report: TuningReport, family: str) -> dict[str, Any]:
+def chosen_trial(report: TuningReport, family: str, defaults: Mapping[str, Any]) -> TrialRecord:
+    """The family's best trial, or its default configuration's when the best beats
+    it by no more than :data:`DEFAULT_MARGIN` (see there)."""
     record = report.best_of(family)
-    if record is None:
+    if record is None or record.score is None:
         raise RecsysError(
             f"tuning {family}: expected at least one trial to finish, received none "
             "(every trial failed or the budget was too small)"
         )
-    return dict(record.params)
+    default = next(
+        (
+            t
+            for t in report.trials
+            if t.family == family
+            and t.state == "complete"
+            and t.score is not None
+            and all(defaults.get(k) == v for k, v in t.params.items())
+        ),
+        None,
+    )
+    if default is not None and default.score is not None:
+        if record.score <= default.score * (1.0 + DEFAULT_MARGIN):
+            return default
+    return record
 
 
 def tune(
@@ -512,11 +546,17 @@ def tune(
         progress=progress,
     )
     family = family_name(template)
-    params = best_params(report, family)
-    best = report.best_of(family)
-    assert best is not None and best.score is not None
+    best = chosen_trial(report, family, template.get_params())
+    assert best.score is not None
+    params = dict(best.params)
     report.chosen = f"{family} {', '.join(f'{k}={v}' for k, v in params.items())}"
-    report.reason = f"highest validation {split.metric_name} of {len(report.trials)} trials"
+    top = report.best_of(family)
+    report.reason = (
+        f"highest validation {split.metric_name} of {len(report.trials)} trials"
+        if top is best
+        else f"the defaults: no trial beat their validation {split.metric_name} by more "
+        f"than {DEFAULT_MARGIN:.0%}"
+    )
     fitted = None
     if refit:
         fitted = template.clone().set_params(**params)
