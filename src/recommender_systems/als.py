@@ -108,6 +108,14 @@ class ALS(UsesValues, MatrixFactorization):
         n_threads=Threads(),
     )
     renamed_state: ClassVar[Mapping[str, str]] = {"reg_": "regularization_"}
+    #: What the tuner tries right after the defaults: the best settings on the other
+    #: data shapes measured (benchmarks/results/values.md): ratings read linearly
+    #: (the former defaults), and a higher confidence on log weights.
+    tuning_starts: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"values": "linear", "alpha": 1.0},
+        {"values": "log", "alpha": 8.0},
+        {"n_factors": 128},
+    )
 
     item_gram_: np.ndarray
     #: The regularisation and confidence settings of the last fit (used by fold-in

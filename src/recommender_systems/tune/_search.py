@@ -246,14 +246,25 @@ def _suggest(trial: optuna.Trial, plan: _Plan) -> dict[str, Any]:
 
 
 def _first_trials(plan: _Plan, limit: int) -> list[dict[str, Any]]:
-    """The default configuration first; every combination of a small, purely
-    categorical space next (TPE would only repeat them)."""
+    """The default configuration first, then the class's ``tuning_starts`` (other
+    configurations worth trying first), then every combination of a small, purely
+    categorical space (TPE would only repeat them)."""
     defaults = {
         name: plan.base[name]
         for name, search in plan.space.items()
         if search.applies(plan.base) and _inside(search, plan.base[name])
     }
     first = [defaults]
+    # Configurations the model suggests trying early (good on other data shapes).
+    for start in getattr(plan.cls, "tuning_starts", ()):
+        merged = {**plan.base, **start}
+        candidate = {
+            name: merged[name]
+            for name, search in plan.space.items()
+            if search.applies(merged) and _inside(search, merged[name])
+        }
+        if candidate not in first:
+            first.append(candidate)
     if plan.space and all(isinstance(s, OneOf) and not s.when for s in plan.space.values()):
         combos: list[dict[str, Any]] = [{}]
         for name, search in plan.space.items():
