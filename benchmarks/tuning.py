@@ -35,35 +35,42 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._common import machine_summary, write_result
-from recommender_systems import algorithms, create, datasets, evaluate, generate_interactions
+from recommender_systems import (
+    AutoRecommender,
+    algorithms,
+    create,
+    datasets,
+    evaluate,
+    generate_interactions,
+)
 from recommender_systems.split import DEFAULT_SEED, random_split
 from recommender_systems.tune import tune
 
 FAMILIES = ("ease", "item-knn", "rp3beta", "als")
 
 SYNTHETIC: dict[str, dict[str, Any]] = {
-    "plays": dict(
-        n_users=1_900,
-        n_items=17_600,
-        n_interactions=93_000,
-        user_exponent=0.0,
-        item_exponent=1.0,
-        n_tastes=8,
-        taste_strength=3.0,
-        counts=True,
-        random_state=1,
-    ),
-    "ratings": dict(
-        n_users=610,
-        n_items=9_700,
-        n_interactions=100_000,
-        user_exponent=0.8,
-        item_exponent=1.0,
-        n_tastes=8,
-        taste_strength=2.5,
-        ratings=True,
-        random_state=2,
-    ),
+    "plays": {
+        "n_users": 1_900,
+        "n_items": 17_600,
+        "n_interactions": 93_000,
+        "user_exponent": 0.0,
+        "item_exponent": 1.0,
+        "n_tastes": 8,
+        "taste_strength": 3.0,
+        "counts": True,
+        "random_state": 1,
+    },
+    "ratings": {
+        "n_users": 610,
+        "n_items": 9_700,
+        "n_interactions": 100_000,
+        "user_exponent": 0.8,
+        "item_exponent": 1.0,
+        "n_tastes": 8,
+        "taste_strength": 2.5,
+        "ratings": True,
+        "random_state": 2,
+    },
 }
 
 
@@ -84,7 +91,7 @@ class Row:
     chosen: list[str] = field(default_factory=list)
 
 
-def ndcg(model: Any, train: pd.DataFrame, test: pd.DataFrame) -> float:
+def ndcg(model: Any, train: pd.DataFrame | None, test: pd.DataFrame) -> float:
     return float(evaluate(model, train, test, k=10, metrics=("ndcg",))["ndcg@10"])
 
 
@@ -152,7 +159,7 @@ def main() -> None:
             print(f"{name} seed {seed} {other}: default {default_only[other].default[-1]:.4f}")
         if not args.no_auto:
             start = time.perf_counter()
-            model = create("auto", random_state=0).fit(train)
+            model = AutoRecommender(random_state=0).fit(train)
             auto.seconds.append(time.perf_counter() - start)
             auto.tuned.append(ndcg(model, None, test))
             auto.chosen.append(str(model.report_["chosen"]))
@@ -190,7 +197,10 @@ def main() -> None:
             f"{auto.chosen[0]} |"
         )
         lines += ["", "auto's choice on each split:", ""]
-        lines += [f"- seed {s}: {c} ({v:.4f})" for s, c, v in zip(seeds, auto.chosen, auto.tuned, strict=True)]
+        lines += [
+            f"- seed {s}: {c} ({v:.4f})"
+            for s, c, v in zip(seeds, auto.chosen, auto.tuned, strict=True)
+        ]
     lines += ["", machine_summary(("recommender-systems", "numpy", "scipy", "optuna")), ""]
     command = "python -m benchmarks.tuning " + (
         f"--synthetic {args.synthetic}" if args.synthetic else f"--dataset {name}"
@@ -202,7 +212,12 @@ def main() -> None:
         "dataset": name,
         "seeds": seeds,
         "families": {
-            r.name: {"default": r.default, "tuned": r.tuned, "seconds": r.seconds, "chosen": r.chosen}
+            r.name: {
+                "default": r.default,
+                "tuned": r.tuned,
+                "seconds": r.seconds,
+                "chosen": r.chosen,
+            }
             for r in [*rows.values(), *default_only.values()]
         },
         "auto": {"ndcg": auto.tuned, "seconds": auto.seconds, "chosen": auto.chosen},

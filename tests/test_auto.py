@@ -16,7 +16,6 @@ from recommender_systems import (
     ItemKNN,
     MostPopular,
     ParameterError,
-    create,
     evaluate,
     generate_interactions,
     load,
@@ -62,7 +61,7 @@ def test_it_chooses_popularity_when_that_is_what_works() -> None:
 def test_the_default_portfolio_with_a_hybrid_serves_saves_and_loads(
     tastes: pd.DataFrame, tmp_path: Path
 ) -> None:
-    auto = create("auto", n_trials=3, random_state=0).fit(tastes)
+    auto = AutoRecommender(n_trials=3, random_state=0).fit(tastes)
     families = {t["family"] for t in auto.report_["trials"]}
     assert {"ease", "item-knn", "rp3beta", "als"} <= families
     assert auto.report_["best_per_family"] and auto.report_["chosen"] in str(auto.report_)
@@ -80,7 +79,9 @@ def test_the_default_portfolio_with_a_hybrid_serves_saves_and_loads(
     loaded = load(path)
     assert isinstance(loaded, AutoRecommender)
     assert loaded.report_ == auto.report_
-    assert loaded.recommend_batch(users, 10).to_lists() == auto.recommend_batch(users, 10).to_lists()
+    assert (
+        loaded.recommend_batch(users, 10).to_lists() == auto.recommend_batch(users, 10).to_lists()
+    )
     assert read_info(path).algorithm == "auto"
 
 
@@ -93,7 +94,7 @@ def test_too_little_data_to_validate_falls_back_to_defaults() -> None:
 def test_bad_portfolios_are_refused(tastes: pd.DataFrame) -> None:
     for bad in (["auto"], ["no-such-model"], [], "ease"):
         with pytest.raises(ParameterError, match="portfolio: expected"):
-            AutoRecommender(portfolio=bad).fit(tastes)  # type: ignore[arg-type]
+            AutoRecommender(portfolio=bad).fit(tastes)
 
 
 def test_evaluate_fit_and_tune_from_the_command_line(
@@ -105,7 +106,10 @@ def test_evaluate_fit_and_tune_from_the_command_line(
     assert main(["evaluate", "--algo", "auto", "--data", str(data), *quick]) == 0
     assert "ndcg@10" in capsys.readouterr().out
     out = tmp_path / "auto.recsys"
-    assert main(["fit", "--algo", "auto", "--data", str(data), "--out", str(out), "--quiet", *quick]) == 0
+    assert (
+        main(["fit", "--algo", "auto", "--data", str(data), "--out", str(out), "--quiet", *quick])
+        == 0
+    )
     assert isinstance(load(out), AutoRecommender)
     tuned = tmp_path / "knn.recsys"
     args = ["tune", "--algo", "item-knn", "--data", str(data), "--budget", "20s"]
@@ -115,7 +119,9 @@ def test_evaluate_fit_and_tune_from_the_command_line(
     assert isinstance(load(tuned), ItemKNN)
     assert "**Best**" in (tmp_path / "r.md").read_text()
     assert (tmp_path / "r.png").is_file()
-    assert main(["tune", "--algo", "ease", "--data", str(data), "--budget", "soon", "--out", "x"]) == 2
+    assert (
+        main(["tune", "--algo", "ease", "--data", str(data), "--budget", "soon", "--out", "x"]) == 2
+    )
     assert "--budget: expected a duration" in capsys.readouterr().err
 
 

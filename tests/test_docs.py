@@ -19,7 +19,7 @@ PAGES = [
     ROOT / "README.md",
     *(
         ROOT / "docs" / f"{name}.md"
-        for name in ("installation", "quickstart", "data", "evaluation", "models")
+        for name in ("installation", "quickstart", "data", "evaluation", "models", "tuning")
     ),
 ]
 

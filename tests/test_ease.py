@@ -53,7 +53,7 @@ def test_weights_are_steck_closed_form(
 def test_default_weighs_values_by_their_log(data: Interactions) -> None:
     model = EASE(regularization=20.0, dtype="float64").fit(data)
     x = np.log1p(data.matrix.toarray().astype(np.float64))
-    np.testing.assert_allclose(model.similarity_, closed_form(x, 20.0), atol=1e-6)
+    np.testing.assert_allclose(dense(model.similarity_), closed_form(x, 20.0), atol=1e-6)
     user = data.user_ids.ids[1]
     np.testing.assert_allclose(
         model.score(user, data.item_ids.ids), x[1] @ model.similarity_, rtol=1e-5, atol=1e-6
@@ -76,9 +76,7 @@ def test_regularization_path_scores_as_a_fit(
     users = np.arange(source.n_users)
     for l2, view in EASE()._sweep(source, "regularization", [3.0, 300.0]):
         fitted = EASE(regularization=l2).fit(source)
-        np.testing.assert_allclose(
-            view._scores(users), fitted._scores(users), rtol=1e-3, atol=1e-4
-        )
+        np.testing.assert_allclose(view._scores(users), fitted._scores(users), rtol=1e-3, atol=1e-4)
 
 
 def test_fold_in_needs_no_refit_and_matches_a_known_user(data: Interactions) -> None:

@@ -56,9 +56,9 @@ def test_item_similarities_are_cosine_cut_to_k(data: Interactions) -> None:
 
 
 def test_bm25_similarity_is_the_dot_product_of_bm25_weights(data: Interactions) -> None:
-    model = ItemKNN(
-        n_neighbors=400, normalize=False, bm25_k1=2.0, bm25_b=0.5, values="linear"
-    ).fit(data)
+    model = ItemKNN(n_neighbors=400, normalize=False, bm25_k1=2.0, bm25_b=0.5, values="linear").fit(
+        data
+    )
     weighted = bm25_weight(data.matrix.T.tocsr(), 2.0, 0.5).toarray().astype(np.float64)
     want = weighted @ weighted.T
     np.fill_diagonal(want, 0.0)

@@ -28,8 +28,13 @@ from recommender_systems.interactions import Interactions
 
 optuna = pytest.importorskip("optuna")
 
-from recommender_systems.tune import FarBehindPruner, tune  # noqa: E402
-from recommender_systems.tune import _search  # noqa: E402
+from recommender_systems.tune import (  # noqa: E402
+    FarBehindPruner,
+    TrialRecord,
+    TuningReport,
+    _search,
+    tune,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +49,7 @@ def pairs(frame: Any) -> set[tuple[Any, Any]]:
 
 
 # ------------------------------------------------------------------ declarations
-@pytest.mark.parametrize("algo", [a for a in algorithms()], ids=lambda a: a.name)
+@pytest.mark.parametrize("algo", list(algorithms()), ids=lambda a: a.name)
 def test_every_declared_search_range_is_valid_for_its_hyperparameter(algo: Any) -> None:
     decl = declared(algo.cls)
     for name, search in search_space(algo.cls).items():
@@ -84,14 +89,14 @@ def test_the_validation_split_never_touches_test_rows(
 ) -> None:
     train, test = split_ratings(log, 0.2, random_state=1)
     seen: list[Any] = []
-    original = _search.validation_split
+    original = validation_split
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         split = original(*args, **kwargs)
         seen.append(split)
         return split
 
-    monkeypatch.setattr(_search, "validation_split", spy)
+    monkeypatch.setattr("recommender_systems.tune._search.validation_split", spy)
     tune("item-knn", train, n_trials=2, random_state=3)
     (split,) = seen
     train_pairs, test_pairs = pairs(train), pairs(test)
@@ -121,9 +126,7 @@ def test_the_ease_sweep_scores_every_lambda_like_a_fit(log: pd.DataFrame) -> Non
 
 
 @pytest.mark.parametrize("cls", [ItemKNN, RP3beta])
-def test_one_neighbour_search_serves_every_smaller_count(
-    cls: type, log: pd.DataFrame
-) -> None:
+def test_one_neighbour_search_serves_every_smaller_count(cls: type, log: pd.DataFrame) -> None:
     data = Interactions.from_frame(log)
     for k, view in cls()._sweep(data, "n_neighbors", [5, 20, 60]):
         fitted = cls(n_neighbors=k).fit(data)
@@ -138,7 +141,7 @@ def test_epochs_are_scored_at_checkpoints_from_one_fit(log: pd.DataFrame) -> Non
     assert epochs == sorted(epochs) and len(set(epochs)) == len(epochs) > 1
     # A checkpoint's score is the score of a fit with that many epochs.
     first = result.report.trials[1]
-    params = {k: v for k, v in first.params.items()}
+    params = dict(first.params.items())
     model = ALS(n_factors=8, random_state=0).set_params(**params)
     split = validation_split(log, random_state=0)
     assert split.score(model.fit(split.fit_part)) == pytest.approx(first.score, abs=1e-6)
@@ -188,9 +191,7 @@ def test_a_trial_budget_is_reproducible_with_a_seed_at_one_thread(log: pd.DataFr
         tune("rp3beta", log, n_trials=4, random_state=7, n_threads=1).report.to_frame()
         for _ in range(2)
     ]
-    pd.testing.assert_frame_equal(
-        runs[0].drop(columns="seconds"), runs[1].drop(columns="seconds")
-    )
+    pd.testing.assert_frame_equal(runs[0].drop(columns="seconds"), runs[1].drop(columns="seconds"))
 
 
 def test_a_time_budget_stops_the_search(log: pd.DataFrame) -> None:
@@ -207,14 +208,14 @@ def test_the_best_configuration_is_refitted_on_all_training_rows(log: pd.DataFra
 
 
 def test_the_defaults_stay_unless_clearly_beaten(log: pd.DataFrame) -> None:
-    report = _search.TuningReport(metric="ndcg@10", validation={})
+    report = TuningReport(metric="ndcg@10", validation={})
     report.trials += [
-        _search.TrialRecord(0, "ease", {"regularization": 500.0}, 0.300, 1.0),
-        _search.TrialRecord(1, "ease", {"regularization": 90.0}, 0.302, 1.0),
+        TrialRecord(0, "ease", {"regularization": 500.0}, 0.300, 1.0),
+        TrialRecord(1, "ease", {"regularization": 90.0}, 0.302, 1.0),
     ]
     defaults = EASE().get_params()
     assert _search.chosen_trial(report, "ease", defaults).number == 0
-    report.trials.append(_search.TrialRecord(2, "ease", {"regularization": 20.0}, 0.32, 1.0))
+    report.trials.append(TrialRecord(2, "ease", {"regularization": 20.0}, 0.32, 1.0))
     assert _search.chosen_trial(report, "ease", defaults).number == 2
 
 

@@ -72,10 +72,10 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = [
     "ALS",
-    "AutoRecommender",
     "BPR",
     "EASE",
     "SVD",
+    "AutoRecommender",
     "ContentBased",
     "DataError",
     "Epoch",

@@ -15,7 +15,6 @@ from recommender_systems.hyperparameters import (
     Choice,
     Float,
     Int,
-    OneOf,
     Range,
     Seed,
     Threads,

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from recommender_systems.base import Recommender
 from recommender_systems.errors import DataError, ParameterError
+from recommender_systems.hybrid import HybridRecommender
 from recommender_systems.hyperparameters import (
     Bool,
     Custom,
@@ -35,6 +36,7 @@ from recommender_systems.hyperparameters import (
 from recommender_systems.interactions import Interactions
 from recommender_systems.query import TopN
 from recommender_systems.registry import algorithms, get_algorithm, register
+from recommender_systems.validation import validation_split
 
 __all__ = ["DEFAULT_PORTFOLIO", "AutoRecommender"]
 
@@ -143,9 +145,7 @@ class AutoRecommender(Recommender):
             _search._configure(template, seed, int(self.n_threads))
             templates.append(template)
         try:
-            split = _search.validation_split(
-                data, test_size=float(self.validation_size), random_state=seed
-            )
+            split = validation_split(data, test_size=float(self.validation_size), random_state=seed)
         except DataError:  # too few rows to hold any out: nothing to compare on
             self.model_ = templates[0].fit(data, progress=False)
             self.report_ = {
@@ -183,26 +183,20 @@ class AutoRecommender(Recommender):
                 "(every trial failed or was cut)"
             )
         chosen = _search.configured(by_name[ranked[0].family], ranked[0].params)
-        reason = (
-            f"best validation {split.metric_name} ({ranked[0].score:.4f}) of "
-            + ", ".join(f"{r.family} {r.score:.4f}" for r in ranked)
+        reason = f"best validation {split.metric_name} ({ranked[0].score:.4f}) of " + ", ".join(
+            f"{r.family} {r.score:.4f}" for r in ranked
         )
         label = f"{ranked[0].family} ({_params(ranked[0].params)})"
         if use_hybrid and len(ranked) > 1:
-            members = [
-                _search.configured(by_name[r.family], r.params) for r in ranked[:2]
-            ]
+            members = [_search.configured(by_name[r.family], r.params) for r in ranked[:2]]
             found = _search.hybrid_of(members, split, report, progress)
             if found is not None and found[1] > (ranked[0].score or 0.0):
                 params, score = found
-                chosen = _search.HybridRecommender(
+                chosen = HybridRecommender(
                     members, weights=params["weights"], rank_constant=params["rank_constant"]
                 )
                 _search._configure(chosen, seed, int(self.n_threads))
-                label = (
-                    f"hybrid of {ranked[0].family} and {ranked[1].family} "
-                    f"({_params(params)})"
-                )
+                label = f"hybrid of {ranked[0].family} and {ranked[1].family} ({_params(params)})"
                 reason = (
                     f"the hybrid's validation {split.metric_name} ({score:.4f}) beat every "
                     f"single family: " + ", ".join(f"{r.family} {r.score:.4f}" for r in ranked)

@@ -28,7 +28,7 @@ from recommender_systems.hyperparameters import Choice, Float, Range, declare
 from recommender_systems.interactions import Interactions
 from recommender_systems.neighborhood import ItemItemModel
 from recommender_systems.registry import register
-from recommender_systems.values import ValueWeights, Values, values_hyperparameter
+from recommender_systems.values import Values, ValueWeights, values_hyperparameter
 
 Dtype = Literal["float32", "float64"]
 

@@ -29,9 +29,7 @@ def parse_duration(text: str) -> float:
     """
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
     if match is None or float(match.group(1)) <= 0:
-        raise CliError(
-            f"--budget: expected a duration such as 90s, 10m or 1h, received {text!r}"
-        )
+        raise CliError(f"--budget: expected a duration such as 90s, 10m or 1h, received {text!r}")
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 

@@ -154,7 +154,7 @@ def _grid(search: Range, as_int: bool, default: Any, points: int) -> list[Any]:
         values = np.geomspace(search.low, search.high, points)
     else:
         values = np.linspace(search.low, search.high, points)
-    grid: list[Any] = [int(round(v)) for v in values] if as_int else [float(v) for v in values]
+    grid: list[Any] = [round(v) for v in values] if as_int else [float(v) for v in values]
     if isinstance(default, int | float) and search.low <= default <= search.high:
         grid.append(int(default) if as_int else float(default))
     return sorted(set(grid))
@@ -304,9 +304,7 @@ class _FamilySearch:
         self.clock = clock
         self.plan = _plan(template, split.fit_part)
         self.live_epochs = True
-        self.sampler = optuna.samplers.TPESampler(
-            seed=random_state, n_startup_trials=8
-        )
+        self.sampler = optuna.samplers.TPESampler(seed=random_state, n_startup_trials=8)
 
     def run(self, n_trials: int) -> None:
         study = optuna.create_study(
@@ -496,9 +494,12 @@ def chosen_trial(report: TuningReport, family: str, defaults: Mapping[str, Any])
         ),
         None,
     )
-    if default is not None and default.score is not None:
-        if record.score <= default.score * (1.0 + DEFAULT_MARGIN):
-            return default
+    if (
+        default is not None
+        and default.score is not None
+        and record.score <= default.score * (1.0 + DEFAULT_MARGIN)
+    ):
+        return default
     return record
 
 
