@@ -10,7 +10,7 @@ Example:
     >>> training = Training(progress=False, callback=seen.append)
     >>> for epoch in training.epochs(2, "demo"):
     ...     epoch.loss = 1.0 / epoch.number
-    >>> [(e.number, e.loss) for e in seen]
+    >>> print([(e.number, e.loss) for e in seen])
     [(1, 1.0), (2, 0.5)]
 """
 

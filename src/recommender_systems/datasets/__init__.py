@@ -6,8 +6,8 @@ one folder per dataset named like the official archive's (``ml-100k/``, ...).
 
 Example:
     >>> from recommender_systems import datasets
-    >>> [info.name for info in datasets.list_datasets()]
-    ['ml-100k', 'ml-1m', 'ml-20m', 'ml-25m', 'ml-latest-small', 'goodbooks-10k']
+    >>> print(", ".join(info.name for info in datasets.list_datasets()))
+    ml-100k, ml-1m, ml-20m, ml-25m, ml-latest-small, goodbooks-10k
 """
 
 from __future__ import annotations

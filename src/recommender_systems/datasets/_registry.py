@@ -51,8 +51,8 @@ class DatasetInfo:
 
     Example:
         >>> from recommender_systems.datasets import list_datasets
-        >>> [info.name for info in list_datasets()][:2]
-        ['ml-100k', 'ml-1m']
+        >>> list_datasets()[0].name
+        'ml-100k'
     """
 
     name: str
