@@ -34,7 +34,7 @@ Example:
     >>> import numpy as np, scipy.sparse as sp
     >>> plays = sp.csr_matrix(np.array([[1.0, 300_000.0], [10.0, 0.0]], dtype=np.float32))
     >>> weights = ValueWeights("log").fit(plays)
-    >>> np.round(weights.transform(plays).toarray(), 2).tolist()
+    >>> np.round(weights.transform(plays).toarray().astype(float), 2).tolist()
     [[0.69, 12.61], [2.4, 0.0]]
 """
 
