@@ -591,10 +591,10 @@ def hybrid_of(
             for constant in (10.0, 60.0):
                 view = hybrid.clone()
                 vars(view).update(vars(hybrid))
-                view.set_params(weights=[weight, 1.0 - weight], rank_constant=constant)
-                view.weights_ = np.asarray([weight, 1.0 - weight])
+                view.set_params(weights=[weight, round(1.0 - weight, 4)], rank_constant=constant)
+                view.weights_ = np.asarray([weight, round(1.0 - weight, 4)])
                 score = split.score(view)
-                params = {"weights": [weight, 1.0 - weight], "rank_constant": constant}
+                params = {"weights": [weight, round(1.0 - weight, 4)], "rank_constant": constant}
                 recorder.add("hybrid", params, score)
                 if best is None or score > best[1]:
                     best = (params, score)
