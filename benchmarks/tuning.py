@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--n-trials", type=int, default=40)
     parser.add_argument("--no-auto", action="store_true")
     parser.add_argument("--all-defaults", action="store_true")
+    parser.add_argument("--tag", default="", help="suffix of the result files' names")
     args = parser.parse_args()
 
     if args.synthetic:
@@ -207,7 +208,7 @@ def main() -> None:
     )
     lines += [f"Command: `{command} --seeds {args.seeds}`", ""]
     text = "\n".join(lines)
-    write_result(f"tuning-{name}.md", text)
+    write_result(f"tuning-{name}{args.tag}.md", text)
     summary = {
         "dataset": name,
         "seeds": seeds,
@@ -222,7 +223,7 @@ def main() -> None:
         },
         "auto": {"ndcg": auto.tuned, "seconds": auto.seconds, "chosen": auto.chosen},
     }
-    write_result(f"tuning-{name}.json", json.dumps(summary, indent=2) + "\n")
+    write_result(f"tuning-{name}{args.tag}.json", json.dumps(summary, indent=2) + "\n")
     print(text)
 
 

@@ -315,9 +315,12 @@ class _FamilySearch:
         if not self.plan.space:  # nothing for TPE to choose: one trial covers it all
             n_trials = 1
         left = self.clock.left()
-        if left is not None and left <= 0:
-            return
         self.recorder.restart_clock()
+        if left is not None and left <= 0:
+            # Out of time: the defaults are still scored, so that every family is
+            # compared at least as it would be used without tuning.
+            study.optimize(self._objective, n_trials=1, catch=())
+            return
         study.optimize(self._objective, n_trials=n_trials, timeout=left, catch=())
 
     # One trial: suggest, then fit (along a sweep, or with checkpoints), then score.
@@ -349,7 +352,7 @@ class _FamilySearch:
             self.recorder.add(self.family, {**params, name: value}, score)
             if score > best:
                 best, best_value = score, value
-            if self.clock.out():
+            if self.clock.out():  # the first point, the default, is always scored
                 break
         trial.set_user_attr(name, best_value)
         return best
@@ -379,7 +382,7 @@ class _FamilySearch:
                     self.recorder.report.trials[-1].state = "pruned"
                     self.recorder.report.trials[-1].note = "far behind"
                     raise optuna.TrialPruned()
-                if self.clock.out():
+                if self.clock.out() and trial.number > 0:  # the defaults always finish
                     self.recorder.report.trials[-1].state = "pruned"
                     self.recorder.report.trials[-1].note = "out of time"
                     raise _OutOfTime()
