@@ -19,6 +19,7 @@ Writes ``benchmarks/results/ease-path.md``.
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 from functools import partial
@@ -53,12 +54,20 @@ def search(data: Interactions) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--synthetic",
+        default="ratings,plays",
+        help="synthetic shapes to add to MovieLens 100k (comma-separated; '' for none)",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per case")
+    args = parser.parse_args()
     shapes: dict[str, Interactions] = {}
     ml = datasets.load("ml-100k", progress=False)
     shapes["MovieLens 100k"] = Interactions.from_frame(
         random_split(ml, 0.2, random_state=DEFAULT_SEED)[0]
     )
-    for name in ("ratings", "plays"):
+    for name in [s for s in args.synthetic.split(",") if s]:
         frame = random_split(synthetic(name), 0.2, random_state=DEFAULT_SEED)[0]
         shapes[f"synthetic {name}"] = Interactions.from_frame(frame)
     lines = [
@@ -81,7 +90,8 @@ def main() -> None:
             "search": partial(search, data),
         }
         start = time.perf_counter()
-        times = interleaved_medians(runs, repeats=1 if big else 3, warmup=0 if big else 1)
+        repeats = 1 if big else args.repeats
+        times = interleaved_medians(runs, repeats=repeats, warmup=0 if big else 1)
         print(
             name,
             {k: round(v, 2) for k, v in times.items()},
@@ -99,7 +109,8 @@ def main() -> None:
         "",
         machine_summary(),
         "",
-        "Command: `python -m benchmarks.ease_path`",
+        f"Command: `python -m benchmarks.ease_path --synthetic {args.synthetic} "
+        f"--repeats {args.repeats}`",
         "",
     ]
     text = "\n".join(lines)
