@@ -240,3 +240,14 @@ def test_the_tuned_model_saves_and_loads(log: pd.DataFrame, tmp_path: Path) -> N
     assert result.model is not None
     loaded = load(result.model.save(tmp_path / "m.recsys"))
     assert loaded.recommend(0, n=5) == result.model.recommend(0, n=5)
+
+
+def test_raw_values_are_not_searched_on_heavy_tailed_counts(log: pd.DataFrame) -> None:
+    plays = Interactions.from_frame(log)
+    values = _search._plan(ItemKNN(), plays).space["values"]
+    assert isinstance(values, OneOf) and "linear" not in values.choices
+    ratings = Interactions.from_frame(generate_interactions(50, 40, 600, ratings=True))
+    values = _search._plan(ItemKNN(), ratings).space["values"]
+    assert isinstance(values, OneOf) and "linear" in values.choices
+    binary = Interactions.from_frame(generate_interactions(50, 40, 600))
+    assert "values" not in _search._plan(ItemKNN(), binary).space

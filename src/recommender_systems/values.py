@@ -51,7 +51,14 @@ from recommender_systems.hyperparameters import Choice, OneOf
 from recommender_systems.hyperparameters import declare as _declare
 from recommender_systems.weighting import BM25_B, BM25_K1, binarize
 
-__all__ = ["VALUES", "ValueWeights", "Values", "values_hyperparameter"]
+__all__ = [
+    "VALUES",
+    "UsesValues",
+    "ValueWeights",
+    "Values",
+    "heavy_tailed",
+    "values_hyperparameter",
+]
 
 Values = Literal["auto", "binary", "linear", "log", "bm25", "cap"]
 #: Every way of turning values into weights.
@@ -102,7 +109,7 @@ class ValueWeights(Estimator):
         data = np.asarray(matrix.data, dtype=np.float64)
         rule: Values = self.how
         if rule == "auto":
-            rule = "log" if _heavy_tailed(data) else "linear"
+            rule = "log" if heavy_tailed(data) else "linear"
         self.rule_ = rule
         self._check_values(data)
         reference = 1.0
@@ -144,7 +151,7 @@ class ValueWeights(Estimator):
             )
 
 
-def _heavy_tailed(values: np.ndarray) -> bool:
+def heavy_tailed(values: np.ndarray) -> bool:
     """Whether values look like counts with a heavy tail rather than ratings."""
     if values.size == 0 or values.min() < 0:
         return False

@@ -33,6 +33,7 @@ from recommender_systems.progress import Epoch, show_progress
 from recommender_systems.registry import get_algorithm
 from recommender_systems.tune._report import TrialRecord, TuningReport
 from recommender_systems.validation import ValidationSplit, validation_split
+from recommender_systems.values import heavy_tailed
 
 #: Points per decade of a swept hyperparameter scored per trial (EASE's λ over
 #: 1-1e5: 20 points; kNN's neighbour count over 10-1000: 8), spread evenly on a
@@ -195,9 +196,16 @@ def _plan(template: Recommender, data: Interactions) -> _Plan:
     base = template.get_params()
     space = dict(search_space(cls))
     decl = declared(cls)
-    # Every weighting of identical values ranks the same: nothing to search.
-    if "values" in space and data.nnz and float(np.ptp(data.matrix.data)) == 0.0:
-        del space["values"]
+    # Every weighting of identical values ranks the same: nothing to search. On
+    # heavy-tailed counts, raw values let a few huge counts decide (and swing
+    # between splits): they are not searched either.
+    values = space.get("values")
+    if isinstance(values, OneOf) and data.nnz:
+        if float(np.ptp(data.matrix.data)) == 0.0:
+            del space["values"]
+        elif heavy_tailed(np.asarray(data.matrix.data, dtype=np.float64)):
+            kept = [v for v in values.choices if v != "linear"]
+            space["values"] = OneOf(*kept, when=values.when)
     plan = _Plan(cls, base, space)
     sweeps: Sequence[str] = getattr(cls, "sweeps", ())
     for name in sweeps:
