@@ -17,7 +17,7 @@ def data(synthetic: pd.DataFrame) -> Interactions:
 
 @pytest.fixture(scope="module")
 def model(data: Interactions) -> ALS:
-    return ALS(n_factors=16, epochs=8, random_state=0).fit(data)
+    return ALS(n_factors=16, epochs=8, values="linear", random_state=0).fit(data)
 
 
 def test_results_do_not_depend_on_threads(data: Interactions) -> None:

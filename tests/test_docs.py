@@ -20,7 +20,7 @@ PAGES = [
     ROOT / "README.md",
     *(
         ROOT / "docs" / f"{name}.md"
-        for name in ("installation", "quickstart", "data", "evaluation", "models")
+        for name in ("installation", "quickstart", "data", "evaluation", "models", "tuning")
     ),
 ]
 

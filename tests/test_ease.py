@@ -12,6 +12,7 @@ from recommender_systems import (
     Interactions,
     ParameterError,
     _memory,
+    generate_interactions,
 )
 from tests.helpers import dense
 
@@ -21,37 +22,69 @@ def data(synthetic: pd.DataFrame) -> Interactions:
     return Interactions.from_frame(synthetic)
 
 
-def closed_form(matrix: np.ndarray, l2: float) -> np.ndarray:
-    binary = (matrix != 0).astype(np.float64)
-    p = np.linalg.inv(binary.T @ binary + l2 * np.eye(binary.shape[1]))
+def closed_form(x: np.ndarray, l2: float) -> np.ndarray:
+    p = np.linalg.inv(x.T @ x + l2 * np.eye(x.shape[1]))
     weights = -p / np.diag(p)
     np.fill_diagonal(weights, 0.0)
     return weights
 
 
+@pytest.fixture(scope="module")
+def wide() -> Interactions:
+    """Fewer users than items: EASE goes through the users x users matrix."""
+    return Interactions.from_frame(generate_interactions(40, 150, 1_500, random_state=4))
+
+
+@pytest.mark.parametrize("shape", ["tall", "wide"])
 @pytest.mark.parametrize(("dtype", "rtol"), [("float64", 1e-9), ("float32", 2e-3)])
-def test_weights_are_steck_closed_form(data: Interactions, dtype: str, rtol: float) -> None:
-    model = EASE(regularization=50.0, dtype=dtype).fit(data)  # type: ignore[arg-type]
+def test_weights_are_steck_closed_form(
+    data: Interactions, wide: Interactions, shape: str, dtype: str, rtol: float
+) -> None:
+    source = data if shape == "tall" else wide
+    model = EASE(regularization=50.0, dtype=dtype, values="binary").fit(source)  # type: ignore[arg-type]
     assert model.similarity_.dtype == np.dtype(dtype)
-    want = closed_form(data.matrix.toarray(), 50.0)
+    want = closed_form((source.matrix.toarray() != 0).astype(np.float64), 50.0)
     np.testing.assert_allclose(
         dense(model.similarity_), want, rtol=rtol, atol=rtol * np.abs(want).max()
     )
 
 
-def test_scores_treat_interactions_as_binary(data: Interactions) -> None:
-    model = EASE(regularization=20.0).fit(data)
+def test_default_weighs_values_by_their_log(data: Interactions) -> None:
+    model = EASE(regularization=20.0, dtype="float64").fit(data)
+    x = np.log1p(data.matrix.toarray().astype(np.float64))
+    np.testing.assert_allclose(dense(model.similarity_), closed_form(x, 20.0), atol=1e-6)
+    user = data.user_ids.ids[1]
+    np.testing.assert_allclose(
+        model.score(user, data.item_ids.ids), x[1] @ model.similarity_, rtol=1e-5, atol=1e-6
+    )
+
+
+def test_binary_scores_treat_interactions_as_binary(data: Interactions) -> None:
+    model = EASE(regularization=20.0, dtype="float64", values="binary").fit(data)
     user = data.user_ids.ids[1]
     row = (data.matrix[1].toarray()[0] != 0).astype(np.float64)
     want = row @ model.similarity_
     np.testing.assert_allclose(model.score(user, data.item_ids.ids), want, rtol=1e-5)
 
 
+@pytest.mark.parametrize("shape", ["tall", "wide"])
+def test_regularization_path_scores_as_a_fit(
+    data: Interactions, wide: Interactions, shape: str
+) -> None:
+    source = data if shape == "tall" else wide
+    users = np.arange(source.n_users)
+    for l2, view in EASE()._sweep(source, "regularization", [3.0, 300.0]):
+        fitted = EASE(regularization=l2).fit(source)
+        np.testing.assert_allclose(view._scores(users), fitted._scores(users), rtol=1e-3, atol=1e-4)
+
+
 def test_fold_in_needs_no_refit_and_matches_a_known_user(data: Interactions) -> None:
     model = EASE(regularization=20.0).fit(data)
     user = data.user_ids.ids[7].item()
-    items = data.item_ids.ids[data.matrix[7].indices].tolist()
-    assert model.recommend_from_history(items, n=10) == model.recommend(user, n=10)
+    row = data.matrix[7]
+    items = data.item_ids.ids[row.indices].tolist()
+    got = model.recommend_from_history(items, n=10, weights=row.data.tolist())
+    assert got == model.recommend(user, n=10)
     assert model.similar_items(items[0], n=3)
 
 
@@ -83,11 +116,11 @@ def test_insufficient_memory_is_reported_before_allocating(
 def test_a_large_catalogue_fails_up_front_with_the_sizes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # 200,000 items would need 320 GB in float64: refused at once, nothing allocated.
+    # 200,000 items would need 160 GB in float32: refused at once, nothing allocated.
     monkeypatch.setattr(_memory, "available_memory", lambda: 64 << 30)
     items = np.arange(200_000)
     frame = pd.DataFrame({"user_id": items % 7, "item_id": items})
-    with pytest.raises(InsufficientMemoryError, match=r"needs about 298\.1 GiB.*64\.0 GiB"):
+    with pytest.raises(InsufficientMemoryError, match=r"needs about 149\.1 GiB.*64\.0 GiB"):
         EASE().fit(frame)
-    with pytest.raises(InsufficientMemoryError, match=r"200,000 x 200,000 float32"):
-        EASE(dtype="float32").fit(frame)
+    with pytest.raises(InsufficientMemoryError, match=r"200,000 x 200,000 float64"):
+        EASE(dtype="float64").fit(frame)

@@ -46,14 +46,18 @@ def keep_top(sims: np.ndarray, k: int) -> np.ndarray:
 
 
 def test_item_similarities_are_cosine_cut_to_k(data: Interactions) -> None:
-    model = ItemKNN(n_neighbors=5, similarity="cosine", shrink=2.0, normalize=False).fit(data)
+    model = ItemKNN(
+        n_neighbors=5, similarity="cosine", shrink=2.0, normalize=False, values="linear"
+    ).fit(data)
     items = data.matrix.toarray().T.astype(np.float64)
     want = keep_top(dense_cosine(items, 2.0), 5)
     np.testing.assert_allclose(dense(model.similarity_), want, rtol=1e-5, atol=1e-7)
 
 
 def test_bm25_similarity_is_the_dot_product_of_bm25_weights(data: Interactions) -> None:
-    model = ItemKNN(n_neighbors=400, normalize=False, bm25_k1=2.0, bm25_b=0.5).fit(data)
+    model = ItemKNN(n_neighbors=400, normalize=False, bm25_k1=2.0, bm25_b=0.5, values="linear").fit(
+        data
+    )
     weighted = bm25_weight(data.matrix.T.tocsr(), 2.0, 0.5).toarray().astype(np.float64)
     want = weighted @ weighted.T
     np.fill_diagonal(want, 0.0)
@@ -81,7 +85,9 @@ def test_item_scores_sum_similarities_weighted_by_the_users_values(data: Interac
     model = ItemKNN(n_neighbors=20).fit(data)
     user = data.user_ids.ids[3]
     row = data.matrix[data.user_ids.index_of(user)]
-    want = stored_or_never(row @ model.similarity_)[0]  # unlinked items: -inf
+    weights = sp.csr_matrix(row, copy=True)
+    weights.data = weights.data.astype(np.float32)  # ratings: values="auto" keeps them
+    want = stored_or_never(weights @ model.similarity_)[0]  # unlinked items: -inf
     np.testing.assert_allclose(model.score(user, data.item_ids.ids), want, rtol=1e-6)
     assert np.isinf(want).any()
 
@@ -115,7 +121,7 @@ def test_similar_items_are_the_kept_neighbours_best_first(data: Interactions) ->
 
 
 def test_user_neighbours_are_cut_to_k_and_never_the_user(data: Interactions) -> None:
-    model = UserKNN(n_neighbors=7).fit(data)
+    model = UserKNN(n_neighbors=7, values="linear").fit(data)
     nbrs = model.neighbours_
     assert nbrs.shape == (data.n_users, data.n_users)
     assert np.diff(nbrs.indptr).max() <= 7
@@ -125,7 +131,7 @@ def test_user_neighbours_are_cut_to_k_and_never_the_user(data: Interactions) -> 
 
 
 def test_user_scores_are_neighbour_weighted_sums(data: Interactions) -> None:
-    model = UserKNN(n_neighbors=10).fit(data)
+    model = UserKNN(n_neighbors=10, values="linear").fit(data)
     user = data.user_ids.ids[2]
     want = stored_or_never(model.neighbours_[2] @ data.matrix)[0]
     np.testing.assert_allclose(model.score(user, data.item_ids.ids), want, rtol=1e-6)
@@ -217,5 +223,17 @@ def test_bm25_refuses_negative_values_with_a_data_error(cls: type[ItemKNN | User
         {"user_id": [0, 0, 1, 1, 2], "item_id": [0, 1, 0, 2, 1], "rating": [2, -1, 1, 1, 3]}
     )
     with pytest.raises(DataError, match=r"similarity='bm25'\) expects values >= 0"):
-        cls(similarity="bm25").fit(frame)
-    assert cls(similarity="cosine").fit(frame).is_fitted
+        cls(similarity="bm25", values="linear").fit(frame)
+    with pytest.raises(DataError, match=r"values: 'log' weighs values >= 0"):
+        cls(similarity="bm25", values="log").fit(frame)
+    assert cls(similarity="cosine", values="linear").fit(frame).is_fitted
+
+
+def test_rp3beta_refuses_negative_walk_weights_with_a_data_error() -> None:
+    # Before: negative transition "probabilities" raised to a power gave NaN scores.
+    frame = pd.DataFrame(
+        {"user_id": [0, 0, 1, 1, 2], "item_id": [0, 1, 0, 2, 1], "rating": [2, -1, 1, 1, 3]}
+    )
+    with pytest.raises(DataError, match=r"RP3beta\(values='linear'\) expects values >= 0"):
+        RP3beta(values="linear").fit(frame)
+    assert RP3beta(values="binary").fit(frame).is_fitted

@@ -37,7 +37,7 @@ from recommender_systems import (
     load,
     read_info,
 )
-from recommender_systems._estimator import fitted_state
+from recommender_systems._estimator import Estimator, fitted_state
 from recommender_systems.persistence import container, load_with_info
 from tests.toy_models import CscNeighbours, RandomFactors, toy_models
 
@@ -55,6 +55,8 @@ def all_models(data: Interactions) -> dict[str, Recommender]:
     for model in models.values():
         if "random_state" in model.get_params():
             model.set_params(random_state=7)
+    if "auto" in models:  # a few trials: the file format, not the search
+        models["auto"].set_params(n_trials=2)
     return {**models, **toy_models(data.item_ids.ids)}
 
 
@@ -89,7 +91,7 @@ def assert_same_value(a: Any, b: Any, where: str = "state") -> None:
         assert a == b, where
     elif isinstance(a, pd.DataFrame):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
-    elif isinstance(a, Recommender):
+    elif isinstance(a, Estimator):
         assert_same_model(a, b, where)
     elif isinstance(a, list | tuple):
         assert len(a) == len(b), where
@@ -105,7 +107,7 @@ def assert_same_value(a: Any, b: Any, where: str = "state") -> None:
         assert a == b, where
 
 
-def assert_same_model(a: Recommender, b: Recommender, where: str = "model") -> None:
+def assert_same_model(a: Estimator, b: Estimator, where: str = "model") -> None:
     assert type(a) is type(b), where
     assert_same_value(a.get_params(), b.get_params(), f"{where}.params")
     assert_same_value(fitted_state(a), fitted_state(b), f"{where}.state")

@@ -19,7 +19,9 @@ def test_original_quickstart(synthetic: pd.DataFrame) -> None:
 
 
 def test_item_factors_are_orthonormal_singular_vectors(synthetic: pd.DataFrame) -> None:
-    model = SVD(n_factors=12, popularity_damping=0.0, random_state=0).fit(synthetic)
+    model = SVD(n_factors=12, popularity_damping=0.0, values="linear", random_state=0).fit(
+        synthetic
+    )
     v = model.item_factors_.astype(np.float64)
     np.testing.assert_allclose(v.T @ v, np.eye(12), atol=1e-4)
     dense = Interactions.from_frame(synthetic).matrix.toarray().astype(np.float64)
@@ -66,7 +68,7 @@ def test_popularity_damping_divides_columns_by_popularity(synthetic: pd.DataFram
     data = Interactions.from_frame(synthetic)
     dense = data.matrix.toarray().astype(np.float64)
     popularity = np.maximum((dense != 0).sum(axis=0), 1)
-    model = SVD(n_factors=8, popularity_damping=0.5, random_state=0).fit(data)
+    model = SVD(n_factors=8, popularity_damping=0.5, values="linear", random_state=0).fit(data)
     top = np.linalg.svd(dense * popularity**-0.5)[2][:8].T
     v = model.item_factors_.astype(np.float64)
     np.testing.assert_allclose(top @ top.T, v @ v.T, atol=1e-3)

@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from recommender_systems import datasets, metrics, split
 from recommender_systems.als import ALS
+from recommender_systems.auto import AutoRecommender
 from recommender_systems.base import Recommender
 from recommender_systems.baselines import MeanRating, MostPopular
 from recommender_systems.bpr import BPR
@@ -61,6 +62,8 @@ from recommender_systems.recommendations import Recommendations
 from recommender_systems.registry import algorithms, create, get_algorithm
 from recommender_systems.svd import SVD
 from recommender_systems.synthetic import generate_interactions
+from recommender_systems.validation import ValidationSplit, validation_split
+from recommender_systems.values import ValueWeights
 
 try:
     __version__ = version("recommender-systems")
@@ -72,6 +75,7 @@ __all__ = [
     "BPR",
     "EASE",
     "SVD",
+    "AutoRecommender",
     "ContentBased",
     "DataError",
     "Epoch",
@@ -96,6 +100,8 @@ __all__ = [
     "UnknownItemError",
     "UnknownUserError",
     "UserKNN",
+    "ValidationSplit",
+    "ValueWeights",
     "__version__",
     "algorithms",
     "average_precision_at_k",
@@ -124,4 +130,5 @@ __all__ = [
     "split",
     "split_ratings",
     "text_features",
+    "validation_split",
 ]

@@ -15,7 +15,6 @@ from recommender_systems.hyperparameters import (
     Choice,
     Float,
     Int,
-    OneOf,
     Range,
     Seed,
     Threads,
@@ -26,6 +25,7 @@ from recommender_systems.kernels.als import als_solve, gram
 from recommender_systems.matrix_factorization import MatrixFactorization, initial_factors
 from recommender_systems.registry import register
 from recommender_systems.state import Array, Number, declare_state
+from recommender_systems.values import UsesValues, Values, values_hyperparameter
 
 __all__ = ["ALS"]
 
@@ -35,18 +35,21 @@ __all__ = ["ALS"]
     family="matrix factorization",
     summary="Implicit-feedback ALS with a conjugate-gradient or Cholesky solver (Rust)",
 )
-class ALS(MatrixFactorization):
+class ALS(UsesValues, MatrixFactorization):
     """Weighted matrix factorisation of implicit feedback, by alternating least squares.
 
     Every (user, item) pair counts: an observed pair has preference 1 and
-    confidence ``1 + alpha * value``, every other pair preference 0 and
-    confidence 1. Users and items are solved in turn, each row in closed form
+    confidence ``1 + alpha * weight``, every other pair preference 0 and
+    confidence 1. The weight of a value (a rating, a play count) is set by
+    ``values`` (default ``"log"``: ``log(1 + value)``, see
+    :mod:`recommender_systems.values`), so that heavy-tailed counts give a
+    bounded confidence. Users and items are solved in turn, each row in closed form
     against the other side's factors, touching only that row's observed entries.
 
     Hyperparameters are listed in :attr:`hyperparameters` (and in the docs'
     hyperparameter tables). Regularisation grows with a row's weight: a row with
     ``n`` observed entries is regularised by
-    ``regularization * (n_cols + alpha * sum(values)) ** reg_exponent`` (Rendle et
+    ``regularization * (n_cols + alpha * sum(weights)) ** reg_exponent`` (Rendle et
     al. 2021, "Revisiting the performance of iALS"); ``reg_exponent=0`` gives the
     classic constant. Results do not depend on ``n_threads``.
 
@@ -84,11 +87,12 @@ class ALS(MatrixFactorization):
             tune=Range(0.0, 1.0),
         ),
         alpha=Float(
-            default=1.0,
+            default=4.0,
             low=0.0,
-            doc="confidence of an observed entry per unit of value (1 + alpha * value)",
+            doc="confidence of an observed entry per unit of weight (1 + alpha * weight)",
             tune=Range(0.1, 50.0, log=True),
         ),
+        values=values_hyperparameter("log"),
         solver=Choice(
             default="cg",
             options=("cg", "cholesky"),
@@ -97,8 +101,8 @@ class ALS(MatrixFactorization):
         cg_steps=Int(
             default=3,
             low=0,
-            doc="conjugate-gradient steps per row and half-iteration",
-            tune=OneOf(2, 3, 4, when={"solver": ("cg",)}),
+            doc="conjugate-gradient steps per row and half-iteration (a speed/precision "
+            "trade-off, not tuned)",
         ),
         random_state=Seed(),
         n_threads=Threads(),
@@ -106,10 +110,19 @@ class ALS(MatrixFactorization):
     renamed_state: ClassVar[Mapping[str, str]] = {"reg_": "regularization_"}
     state = declare_state(
         MatrixFactorization.state,
+        UsesValues.state,
         item_gram_=Array("float32", ("n_factors", "n_factors")),
         regularization_=Number(low=0.0),
         reg_exponent_=Number(low=0.0),
         alpha_=Number(low=0.0),
+    )
+    #: What the tuner tries right after the defaults: the best settings on the other
+    #: data shapes measured (benchmarks/results/values.md): ratings read linearly
+    #: (the former defaults), and a higher confidence on log weights.
+    tuning_starts: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"values": "linear", "alpha": 1.0},
+        {"values": "log", "alpha": 8.0},
+        {"n_factors": 128},
     )
 
     item_gram_: np.ndarray
@@ -125,9 +138,10 @@ class ALS(MatrixFactorization):
         epochs: int = 15,
         regularization: float = 0.02,
         reg_exponent: float = 1.0,
-        alpha: float = 1.0,
+        alpha: float = 4.0,
         solver: str = "cg",
         cg_steps: int = 3,
+        values: Values = "log",
         random_state: int | np.random.Generator | None = None,
         n_threads: int = 0,
     ) -> None:
@@ -138,6 +152,7 @@ class ALS(MatrixFactorization):
         self.alpha = alpha
         self.solver = solver
         self.cg_steps = cg_steps
+        self.values = values
         self.random_state = random_state
         self.n_threads = n_threads
 
@@ -149,12 +164,12 @@ class ALS(MatrixFactorization):
         self.alpha_ = alpha = float(self.alpha)
         n_threads = int(self.n_threads)
         rng = check_random_state(self.random_state)
-        user_items = data.matrix
-        if user_items.nnz and user_items.data.min() < 0:
+        if data.matrix.nnz and data.matrix.data.min() < 0:
             raise DataError(
                 "values: ALS expects interaction strengths >= 0 (confidence 1 + alpha * "
-                f"value), received {user_items.data.min()}"
+                f"weight), received {data.matrix.data.min()}"
             )
+        user_items = self._fit_weights(data.matrix)
         item_users = user_items.T.tocsr()
         user_reg = self._regularization(user_items)
         item_reg = self._regularization(item_users)
@@ -163,11 +178,12 @@ class ALS(MatrixFactorization):
         users = initial_factors(rng, data.n_users, n_factors, scale)
         items = initial_factors(rng, data.n_items, n_factors, scale)
         options = self._solver_options(n_threads)
-        for _ in self._epochs(int(self.epochs), "ALS"):
-            als_solve(user_items, items, users, user_reg, alpha=alpha, **options)
-            als_solve(item_users, users, items, item_reg, alpha=alpha, **options)
+        # Solved in place: the model can score at the end of every epoch.
         self.user_factors_ = users
         self.item_factors_ = items
+        for _ in self._epochs(int(self.epochs), "ALS", live=True):
+            als_solve(user_items, items, users, user_reg, alpha=alpha, **options)
+            als_solve(item_users, users, items, item_reg, alpha=alpha, **options)
         self.item_gram_ = gram(items, n_threads=n_threads)
 
     def _solver_options(self, n_threads: int) -> dict[str, Any]:
@@ -189,6 +205,7 @@ class ALS(MatrixFactorization):
         fixed item factors."""
         if history.nnz and history.data.min() < 0:
             raise DataError("weights: ALS expects interaction strengths >= 0")
+        history = self._weights(history)
         vectors = np.zeros((history.shape[0], self.item_factors_.shape[1]), dtype=np.float32)
         als_solve(
             history,
@@ -225,7 +242,7 @@ class ALS(MatrixFactorization):
             )
         target = self.item_factors_[query.item_indices(self.item_ids_, [item])[0]]
         target = target.astype(np.float64)
-        row = self.user_items_[code]
+        row = self._weights(self.user_items_[code])
         if row.nnz == 0:
             return []
         y = self.item_factors_[row.indices].astype(np.float64)

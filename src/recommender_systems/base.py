@@ -148,9 +148,13 @@ class Recommender(Estimator, abc.ABC):
         Long loops iterate ``self._epochs(n, "Name")`` to get progress and callbacks.
         """
 
-    def _epochs(self, total: int, desc: str) -> Iterator[Epoch]:
-        """Training epochs with the progress bar and callback ``fit`` was given."""
-        return (self._training or Training()).epochs(total, desc)
+    def _epochs(self, total: int, desc: str, *, live: bool = False) -> Iterator[Epoch]:
+        """Training epochs with the progress bar and callback ``fit`` was given.
+
+        ``live=True`` promises that the model's fitted state is current (it can
+        score) at the end of every epoch: the callback then gets the model with each
+        epoch (:attr:`Epoch.model`), which is how a tuner scores and prunes fits."""
+        return (self._training or Training()).epochs(total, desc, self if live else None)
 
     @abc.abstractmethod
     def _scores(self, users: np.ndarray) -> np.ndarray:

@@ -109,7 +109,11 @@ class BPR(MatrixFactorization):
         users = initial_factors(rng, data.n_users, n_factors, 0.1 * scale)
         items = initial_factors(rng, data.n_items, n_factors, 0.1 * scale)
         bias = np.zeros(data.n_items, dtype=np.float32) if self.item_bias else None
-        for epoch in self._epochs(int(self.epochs), "BPR"):
+        # Updated in place: the model can score at the end of every epoch.
+        self.user_factors_ = users
+        self.item_factors_ = items
+        self.item_biases_ = bias
+        for epoch in self._epochs(int(self.epochs), "BPR", live=True):
             seed = int(rng.integers(0, 2**63 - 1))
             loss, updates, _ = bpr_epoch(
                 data.matrix, users, items, bias, learning_rate, reg, seed=seed, n_threads=n_threads
@@ -121,6 +125,3 @@ class BPR(MatrixFactorization):
                     f"received {learning_rate} (the loss became {epoch.loss} in epoch "
                     f"{epoch.number})"
                 )
-        self.user_factors_ = users
-        self.item_factors_ = items
-        self.item_biases_ = bias

@@ -14,11 +14,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import lapack
+from scipy.linalg import blas, lapack
 
 from recommender_systems import _memory
 from recommender_systems.base import Recommender
@@ -28,6 +29,7 @@ from recommender_systems.interactions import Interactions
 from recommender_systems.neighborhood import ItemItemModel
 from recommender_systems.registry import register
 from recommender_systems.state import Array, declare_state
+from recommender_systems.values import UsesValues, Values, ValueWeights, values_hyperparameter
 
 Dtype = Literal["float32", "float64"]
 
@@ -40,22 +42,30 @@ _OVERHEAD_BYTES = 128 << 20
 @register("ease", family="linear", summary="Closed-form linear item-item model (Steck 2019)")
 class EASE(ItemItemModel):
     """Embarrassingly Shallow Autoencoder: a dense item-item weight matrix in closed
-    form. Interactions count as 1 (implicit feedback).
+    form. Interaction values are weighed by ``values`` (default ``"log"``:
+    ``log(1 + value)``; ``"binary"`` counts every interaction as 1).
 
     The default ``regularization`` (λ = 500) is Steck's value for MovieLens 20M and
-    also the best on validation splits of MovieLens 100k. ``dtype="float32"``
-    halves the memory (``n_items**2 * 4`` bytes) and the time at a small cost in
-    precision.
+    also the best on validation splits of MovieLens 100k; ``recommender_systems.tune``
+    searches λ along an exact path (:meth:`_sweep`). The default ``dtype="float32"``
+    halves the memory (``n_items**2 * 4`` bytes) and the time of a ``"float64"``
+    fit, with the same rankings (``benchmarks/results/tuning.md``).
 
-    Fitting needs about ``n_items**2 * itemsize`` bytes (3.2 GB in float64 for
-    20,000 items); when that exceeds the memory available it raises
+    With fewer users than items, ``B`` comes from the users x users matrix
+    (Woodbury's identity, :func:`_weights_from_users`): one eigendecomposition of
+    that small matrix and one product, instead of inverting the items x items
+    matrix, several times faster on wide catalogues. Fitting needs about
+    ``n_items**2 * itemsize`` bytes (1.6 GB in float32 for 20,000 items); when that
+    exceeds the memory available it raises
     :class:`~recommender_systems.errors.InsufficientMemoryError` before allocating.
     Linear algebra runs on NumPy's BLAS/LAPACK threads.
     """
 
-    binary = True
+    former_values = "binary"
     state = declare_state(
-        Recommender.state, similarity_=Array(("float64", "float32"), ("n_items", "n_items"))
+        Recommender.state,
+        UsesValues.state,
+        similarity_=Array(("float64", "float32"), ("n_items", "n_items")),
     )
     hyperparameters = declare(
         regularization=Float(
@@ -67,15 +77,19 @@ class EASE(ItemItemModel):
             formerly=("l2",),
         ),
         dtype=Choice(
-            default="float64",
+            default="float32",
             options=("float32", "float64"),
             doc="precision of the items x items matrix (float32 halves memory and time)",
         ),
+        values=values_hyperparameter("log"),
     )
 
-    def __init__(self, regularization: float = 500.0, dtype: Dtype = "float64") -> None:
+    def __init__(
+        self, regularization: float = 500.0, dtype: Dtype = "float32", values: Values = "log"
+    ) -> None:
         self.regularization = regularization
         self.dtype = dtype
+        self.values = values
 
     def _fit(self, data: Interactions) -> None:
         l2 = float(self.regularization)
@@ -87,13 +101,133 @@ class EASE(ItemItemModel):
             "Use dtype='float32' to halve it, keep fewer items (drop the rarest), or "
             "use a sparse model such as ItemKNN or RP3beta.",
         )
-        weights = _gram(self._history(data.matrix), dtype)
+        x = self._fit_weights(data.matrix)
+        if _dual_is_cheaper(*x.shape):
+            self.similarity_ = _weights_from_users(x, l2, dtype)
+            return
+        weights = _gram(x, dtype)
         weights[np.diag_indices_from(weights)] += l2
         _invert_spd(weights, l2)
         diagonal = np.diag(weights).copy()
         weights /= -diagonal  # B[:, j] = -P[:, j] / P[j, j]
         np.fill_diagonal(weights, 0.0)
         self.similarity_ = weights
+
+    #: The hyperparameters :meth:`_sweep` fits along for about the cost of one fit.
+    sweeps: ClassVar[tuple[str, ...]] = ("regularization",)
+
+    def _sweep(
+        self, data: Interactions, name: str, values: Sequence[Any]
+    ) -> Iterator[tuple[Any, Recommender]]:
+        """EASE fitted on ``data`` for each λ in ``values`` (used by the tuner).
+
+        With fewer users than items, every λ comes from one decomposition
+        (:class:`RegularizationPath`): the models score straight from it, without
+        an items x items matrix, exactly as a fit with that λ would (to float
+        rounding). Otherwise each λ is a fit in float32 (a Cholesky
+        factorisation each), which then costs less than any decomposition."""
+        if name not in self.sweeps:
+            raise ValueError(f"EASE sweeps {self.sweeps}, not {name!r}")
+        template = self.clone()
+        weights = template._fit_weights(data.matrix)
+        if not weights.shape[0] < weights.shape[1]:
+            for l2 in values:
+                yield (
+                    l2,
+                    template.clone()
+                    .set_params(regularization=float(l2), dtype="float32")
+                    .fit(data),
+                )
+            return
+        path = RegularizationPath(weights)
+        for l2 in values:
+            view = _EASEOnPath(**{**template.get_params(), "regularization": float(l2)})
+            view.path = path
+            view.fit(data)
+            yield l2, view
+
+
+class RegularizationPath:
+    """EASE for every λ from one eigendecomposition of the users x users matrix.
+
+    With ``K = XXᵀ = U diag(s) Uᵀ`` and ``W = XᵀU``, Woodbury's identity gives
+    ``P(λ) = (XᵀX + λI)⁻¹ = (I - W diag(1/(s+λ)) Wᵀ) / λ``. The EASE scores of rows
+    ``H`` are ``H - H P / diag(P)``, and ``H W diag(1/(s+λ)) Wᵀ = (C diag(1/(s+λ)) Uᵀ) X``
+    with ``C = H Xᵀ U``: per λ, one product with the small ``U`` and one with the
+    sparse ``X`` (cheap when there are fewer users than items).
+    """
+
+    def __init__(self, x: sp.csr_matrix) -> None:
+        x64 = sp.csr_matrix(x, dtype=np.float64)
+        spectrum, u = np.linalg.eigh((x64 @ x64.T).toarray())
+        self.spectrum = np.clip(spectrum, 0.0, None)
+        self.squares = np.asarray(x64.T @ u) ** 2  # W², for diag(P), in float64
+        self.x = sp.csr_matrix(x, dtype=np.float32)
+        self.x_t = sp.csr_matrix(self.x.T)
+        self.u = np.ascontiguousarray(u, dtype=np.float32)
+
+    def diagonal(self, l2: float) -> np.ndarray:
+        """``λ diag(P(λ))``, in float64: it divides every score, and is close to 0
+        for items much more popular than λ. Floored at its exact lower bound
+        ``λ / (e_max + λ)`` (``e_max`` the largest eigenvalue): cancellation in
+        ``1 - Σ`` can reach 0 otherwise."""
+        floor = l2 / (float(self.spectrum.max(initial=0.0)) + l2)
+        return np.maximum(1.0 - self.squares @ (1.0 / (self.spectrum + l2)), floor)
+
+    def scores(self, rows: sp.csr_matrix, l2: float) -> np.ndarray:
+        """EASE scores ``H B`` of the weighted rows ``H`` for λ = ``l2`` (float32)."""
+        h = sp.csr_matrix(rows, dtype=np.float32)
+        c = np.asarray((h @ self.x_t) @ self.u)
+        c /= (self.spectrum + l2).astype(np.float32)
+        hwgw = np.asarray((c @ self.u.T) @ self.x)  # (C diag(g) Uᵀ) X
+        dense = h.toarray()
+        # B = I - P / diag(P), with λP = I - W diag(g) Wᵀ.
+        out = dense - (dense - hwgw) / self.diagonal(l2).astype(np.float32)
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+
+class _EASEOnPath(EASE):
+    """EASE scored from a :class:`RegularizationPath` (the tuner's view of one λ)."""
+
+    path: RegularizationPath
+    path_: RegularizationPath
+
+    def _fit(self, data: Interactions) -> None:
+        self.values_ = ValueWeights(self.values).fit(data.matrix)
+        self.path_ = self.path
+
+    def _scores(self, users: np.ndarray) -> np.ndarray:
+        rows = self._weights(self.user_items_[users])
+        return self.path_.scores(rows, float(self.regularization))
+
+    def _scores_for_history(self, history: sp.csr_matrix) -> np.ndarray:
+        return self.path_.scores(self._weights(history), float(self.regularization))
+
+
+def _dual_is_cheaper(n_users: int, n_items: int) -> bool:
+    """Whether to decompose the users x users matrix rather than invert items x items:
+    its eigendecomposition costs about ``10 n_users³``, the inversion ``n_items³``, and
+    forming the weights from it ``n_items² n_users``."""
+    return 10 * n_users**3 + n_items**2 * n_users < n_items**3
+
+
+def _weights_from_users(x: sp.csr_matrix, l2: float, dtype: np.dtype[np.floating]) -> np.ndarray:
+    """EASE's ``B`` through the users x users matrix (fewer users than items):
+    ``B_ij = M_ij / (1 - M_jj)`` off the diagonal, with ``M = W diag(1/(s+λ)) Wᵀ``
+    (see :class:`RegularizationPath`); the diagonal of ``M`` in float64."""
+    x64 = sp.csr_matrix(x, dtype=np.float64)
+    spectrum, u = np.linalg.eigh((x64 @ x64.T).toarray())
+    w = np.asarray(x64.T @ u) / np.sqrt(np.clip(spectrum, 0.0, None) + l2)
+    m_diagonal = np.einsum("ij,ij->i", w, w)
+    syrk = blas.ssyrk if dtype == np.float32 else blas.dsyrk
+    # M = W Wᵀ, upper triangle only (half a product), in Fortran order: M is
+    # symmetric, so its transpose is the same matrix in C order.
+    upper = syrk(1.0, np.asfortranarray(w, dtype=dtype))
+    _symmetrize_from_upper(upper)
+    weights = upper.T
+    weights /= (1.0 - m_diagonal).astype(dtype)
+    np.fill_diagonal(weights, 0.0)
+    return weights
 
 
 def _gram(matrix: sp.csr_matrix, dtype: np.dtype[np.floating]) -> np.ndarray:

@@ -310,7 +310,7 @@ def search_space(cls: type) -> dict[str, Search]:
     Example:
         >>> from recommender_systems import EASE
         >>> sorted(search_space(EASE))
-        ['regularization']
+        ['regularization', 'values']
     """
     return {name: hp.tune for name, hp in declared(cls).items() if hp.tune is not None}
 

@@ -15,14 +15,16 @@ Example:
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
 
 from recommender_systems.base import Recommender
-from recommender_systems.errors import ParameterError
+from recommender_systems.errors import DataError, ParameterError
 from recommender_systems.hyperparameters import (
     Bool,
     Choice,
@@ -37,6 +39,7 @@ from recommender_systems.interactions import Interactions, require_non_negative
 from recommender_systems.kernels import sparse_topk_product
 from recommender_systems.registry import register
 from recommender_systems.state import Sparse, declare_state
+from recommender_systems.values import UsesValues, Values, values_hyperparameter
 from recommender_systems.weighting import (
     BM25_B,
     BM25_K1,
@@ -54,28 +57,26 @@ Similarity = Literal["cosine", "bm25", "tfidf", "jaccard"]
 SIMILARITIES: tuple[Similarity, ...] = ("cosine", "bm25", "tfidf", "jaccard")
 
 
-class ItemItemModel(Recommender):
-    """A model that scores by ``history @ similarity_`` with an items x items matrix
-    (sparse or dense): row ``j`` says how much having item ``j`` adds to each item.
+class ItemItemModel(UsesValues, Recommender):
+    """A model that scores by ``weights(history) @ similarity_`` with an items x items
+    matrix (sparse or dense): row ``j`` says how much having item ``j`` adds to each
+    item.
 
-    Subclasses set ``similarity_`` in ``_fit``; scoring, fold-in and
-    ``similar_items`` come from here. ``binary`` models see every interaction of
-    a training user as 1; fold-in uses the given weights (default 1). With a
-    sparse ``similarity_``, an item linked to nothing in the history has no score
-    (``-inf``): it is not recommended rather than ranked by chance.
+    Subclasses set ``similarity_`` in ``_fit`` (from ``self._fit_weights(matrix)``);
+    scoring, fold-in and ``similar_items`` come from here. Training rows and fold-in
+    histories (whose weights default to 1) are weighed by the ``values``
+    hyperparameter alike. With a sparse ``similarity_``, an item linked to nothing
+    in the history has no score (``-inf``): it is not recommended rather than
+    ranked by chance.
     """
 
-    binary: bool = False
     similarity_: sp.csr_matrix | np.ndarray
 
-    def _history(self, rows: sp.csr_matrix) -> sp.csr_matrix:
-        return binarize(rows) if self.binary else rows
-
     def _scores(self, users: np.ndarray) -> np.ndarray:
-        return self._scores_for_history(self._history(self.user_items_[users]))
+        return self._scores_for_history(self.user_items_[users])
 
     def _scores_for_history(self, history: sp.csr_matrix) -> np.ndarray:
-        scores = history @ self.similarity_
+        scores = self._weights(history) @ self.similarity_
         return stored_or_never(scores) if sp.issparse(scores) else np.asarray(scores)
 
     def _item_similarity(self, items: np.ndarray) -> np.ndarray:
@@ -154,6 +155,49 @@ def similarity_operands(
     return ProductOperands(weighted, weighted.T.tocsr(), options)
 
 
+def strongest_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """The ``k`` largest stored values of each row (ties: the lower column first).
+
+    The top-``k`` neighbours of each row are the first ``k`` of its top-``K`` for
+    any ``K >= k``: one neighbour search at the largest count serves every smaller
+    one (the tuner's sweep over ``n_neighbors``).
+    """
+    csr = sp.csr_matrix(matrix)
+    counts = np.diff(csr.indptr)
+    rows = np.repeat(np.arange(csr.shape[0]), counts)
+    order = np.lexsort((csr.indices, -csr.data, rows))
+    rank = np.arange(csr.nnz) - csr.indptr[rows[order]]
+    keep = np.sort(order[rank < k])
+    indptr = np.concatenate([[0], np.cumsum(np.minimum(counts, k))]).astype(csr.indptr.dtype)
+    return sp.csr_matrix((csr.data[keep], csr.indices[keep], indptr), shape=csr.shape)
+
+
+class NeighbourSweep:
+    """What ItemKNN and RP3beta share to sweep ``n_neighbors``: fit once at the
+    largest count without normalising, then cut each item's neighbours."""
+
+    #: The hyperparameters :meth:`_sweep` fits along for about the cost of one fit.
+    sweeps: ClassVar[tuple[str, ...]] = ("n_neighbors",)
+    normalize: bool
+    similarity_: sp.csr_matrix | np.ndarray
+
+    def _sweep(
+        self, data: Interactions, name: str, values: Sequence[Any]
+    ) -> Iterator[tuple[Any, Recommender]]:
+        """This model fitted on ``data`` for each neighbour count in ``values``."""
+        if name not in self.sweeps:
+            raise ValueError(f"{type(self).__name__} sweeps {self.sweeps}, not {name!r}")
+        model = cast(Recommender, self)
+        widest = model.clone().set_params(n_neighbors=int(max(values)), normalize=False)
+        widest.fit(data)
+        for k in values:
+            view = copy.copy(widest)
+            sims = strongest_per_row(cast(Any, widest).similarity_, int(k))
+            view.set_params(n_neighbors=int(k), normalize=bool(self.normalize))
+            cast(Any, view).similarity_ = normalize_rows(sims, "l1") if self.normalize else sims
+            yield k, view
+
+
 def neighbours(
     rows: sp.csr_matrix,
     n_neighbors: int,
@@ -189,10 +233,10 @@ def _neighbour_count(default: int) -> Int:
     )
 
 
-class KNNModel(Recommender):
+class KNNModel(UsesValues, Recommender):
     """What ItemKNN and UserKNN share: the hyperparameters ``n_neighbors``,
-    ``similarity``, ``shrink``, ``bm25_k1``, ``bm25_b``, ``n_threads``, and the
-    neighbour search."""
+    ``similarity``, ``shrink``, ``bm25_k1``, ``bm25_b``, ``values``, ``n_threads``,
+    and the neighbour search."""
 
     hyperparameters = declare(
         n_neighbors=_neighbour_count(200),
@@ -221,6 +265,7 @@ class KNNModel(Recommender):
             doc="BM25 length normalisation",
             tune=Range(0.0, 1.0, when={"similarity": ("bm25",)}),
         ),
+        values=values_hyperparameter("log"),
         n_threads=Threads(),
     )
 
@@ -260,7 +305,7 @@ class KNNModel(Recommender):
 
 
 @register("item-knn", family="neighborhood", summary="Item-item k-nearest neighbours")
-class ItemKNN(ItemItemModel, KNNModel):
+class ItemKNN(NeighbourSweep, ItemItemModel, KNNModel):
     """Item-based k-nearest neighbours: an item scores the sum of its similarities
     to the items the user has, weighted by the user's values (ratings, counts).
 
@@ -288,8 +333,9 @@ class ItemKNN(ItemItemModel, KNNModel):
             doc="scale each item's neighbour similarities to sum to 1",
             tune=OneOf(True, False),
         ),
+        values=values_hyperparameter("auto"),
     )
-    state = declare_state(Recommender.state, similarity_=ITEM_NEIGHBOURS)
+    state = declare_state(Recommender.state, UsesValues.state, similarity_=ITEM_NEIGHBOURS)
 
     def __init__(
         self,
@@ -299,6 +345,7 @@ class ItemKNN(ItemItemModel, KNNModel):
         normalize: bool = True,
         bm25_k1: float = BM25_K1,
         bm25_b: float = BM25_B,
+        values: Values = "auto",
         n_threads: int = 0,
     ) -> None:
         self.n_neighbors = n_neighbors
@@ -307,11 +354,13 @@ class ItemKNN(ItemItemModel, KNNModel):
         self.normalize = normalize
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
+        self.values = values
         self.n_threads = n_threads
 
     def _fit(self, data: Interactions) -> None:
-        # Items are described by their users.
-        self._set_similarity(self._neighbours(data.matrix.T.tocsr()))
+        # Items are described by their (weighted) users.
+        weights = self._fit_weights(data.matrix)
+        self._set_similarity(self._neighbours(weights.T.tocsr()))
 
     def _set_similarity(self, neighbours: sp.csr_matrix) -> None:
         """Keeps the neighbour lists, scaled as ``normalize`` asks."""
@@ -347,6 +396,7 @@ class UserKNN(KNNModel):
         shrink: float = 0.0,
         bm25_k1: float = BM25_K1,
         bm25_b: float = BM25_B,
+        values: Values = "log",
         n_threads: int = 0,
     ) -> None:
         self.n_neighbors = n_neighbors
@@ -354,30 +404,41 @@ class UserKNN(KNNModel):
         self.shrink = shrink
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
+        self.values = values
         self.n_threads = n_threads
 
     state = declare_state(
-        Recommender.state, neighbours_=Sparse("csr", "float32", ("n_users", "n_users"))
+        Recommender.state,
+        UsesValues.state,
+        neighbours_=Sparse("csr", "float32", ("n_users", "n_users")),
+        user_weights_=Sparse("csr", "float32", ("n_users", "n_items")),
     )
     neighbours_: sp.csr_matrix
+    #: The training matrix weighed by ``values`` (what neighbours contribute).
+    user_weights_: sp.csr_matrix
 
     def _fit(self, data: Interactions) -> None:
-        self.neighbours_ = self._neighbours(data.matrix)  # users described by their items
+        self.user_weights_ = self._fit_weights(data.matrix)
+        self.neighbours_ = self._neighbours(self.user_weights_)  # users described by items
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         # Items none of the neighbours has are not recommended (-inf).
-        return stored_or_never(self.neighbours_[users] @ self.user_items_)
+        weights = getattr(self, "user_weights_", None)
+        if weights is None:  # a model file saved before values were weighed
+            weights = self.user_items_
+        return stored_or_never(self.neighbours_[users] @ weights)
 
 
 @register("rp3beta", family="neighborhood", summary="Random-walk item similarity (RP3beta)")
-class RP3beta(ItemItemModel):
+class RP3beta(NeighbourSweep, ItemItemModel):
     """RP3beta (Paudel et al. 2017; Christoffel et al. 2015): the probability of a
     three-step random walk item -> user -> item on the interaction graph, each
     transition probability raised to ``alpha``, divided by the target item's
     popularity to the power ``beta``.
 
-    Interactions count as edges (every value is 1); the ``n_neighbors`` best
-    neighbours are kept per item. With ``normalize``, each item's neighbour
+    Interactions are the graph's edges, weighed by ``values`` (default
+    ``"binary"``: every edge counts 1); the ``n_neighbors`` best neighbours are
+    kept per item. With ``normalize``, each item's neighbour
     weights sum to 1.
 
     Example:
@@ -387,7 +448,7 @@ class RP3beta(ItemItemModel):
         [8]
     """
 
-    binary = True
+    former_values = "binary"
     hyperparameters = declare(
         alpha=Float(
             default=0.8,
@@ -403,9 +464,10 @@ class RP3beta(ItemItemModel):
         ),
         n_neighbors=_neighbour_count(200),
         normalize=Bool(default=True, doc="scale each item's neighbour weights to sum to 1"),
+        values=values_hyperparameter("binary"),
         n_threads=Threads(),
     )
-    state = declare_state(Recommender.state, similarity_=ITEM_NEIGHBOURS)
+    state = declare_state(Recommender.state, UsesValues.state, similarity_=ITEM_NEIGHBOURS)
 
     def __init__(
         self,
@@ -413,12 +475,14 @@ class RP3beta(ItemItemModel):
         beta: float = 0.6,
         n_neighbors: int = 200,
         normalize: bool = True,
+        values: Values = "binary",
         n_threads: int = 0,
     ) -> None:
         self.alpha = alpha
         self.beta = beta
         self.n_neighbors = n_neighbors
         self.normalize = normalize
+        self.values = values
         self.n_threads = n_threads
 
     def _fit(self, data: Interactions) -> None:
@@ -431,7 +495,13 @@ class RP3beta(ItemItemModel):
         """Item -> user and user -> item transition probabilities (the latter with the
         popularity penalty): each item's walk scores are its row of their product."""
         alpha, beta = float(self.alpha), float(self.beta)
-        edges = self._history(user_items)
+        edges = self._fit_weights(user_items)
+        if edges.nnz and edges.data.min() < 0:
+            # A walk's transition probabilities cannot be negative.
+            raise DataError(
+                f"RP3beta(values={self.values!r}) expects values >= 0, received "
+                f"{edges.data.min():g}; use values='binary' for signed values"
+            )
         user_to_item = normalize_rows(edges, "l1")
         item_to_user = normalize_rows(edges.T.tocsr(), "l1")
         user_to_item.data **= np.float32(alpha)

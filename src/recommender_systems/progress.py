@@ -21,9 +21,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
+
+if TYPE_CHECKING:  # models sit above this module: no import at run time
+    from recommender_systems.base import Recommender
 
 _SHOW: ContextVar[bool] = ContextVar("recommender_systems_progress", default=False)
 
@@ -40,12 +44,19 @@ def show_progress(enabled: bool = True) -> Iterator[None]:
 
 @dataclass
 class Epoch:
-    """One training epoch, as a callback sees it after the epoch ends."""
+    """One training epoch, as a callback sees it after the epoch ends.
+
+    ``model`` is the model being fitted when its state is current at the end of
+    each epoch (ALS, BPR): a callback can then score it, e.g. on a validation
+    split, and stop a hopeless fit by raising (the tuner's pruning does this).
+    It is ``None`` for models whose state is only set when training ends.
+    """
 
     number: int  # 1-based
     total: int
     loss: float | None = None
     seconds: float = 0.0
+    model: Recommender | None = field(default=None, repr=False)
 
 
 EpochCallback = Callable[[Epoch], object]
@@ -58,11 +69,13 @@ class Training:
         self.progress = _SHOW.get() if progress is None else progress
         self.callback = callback
 
-    def epochs(self, total: int, desc: str) -> Iterator[Epoch]:
-        """Yields ``total`` epochs; set ``epoch.loss`` in the loop body to report it."""
+    def epochs(self, total: int, desc: str, model: Recommender | None = None) -> Iterator[Epoch]:
+        """Yields ``total`` epochs; set ``epoch.loss`` in the loop body to report it.
+        ``model``, when given, is handed to the callback with each epoch (its state
+        must then be current at the end of every epoch)."""
         with tqdm(total=total, desc=desc, disable=not self.progress, leave=False) as bar:
             for number in range(1, total + 1):
-                epoch = Epoch(number=number, total=total)
+                epoch = Epoch(number=number, total=total, model=model)
                 start = time.perf_counter()
                 yield epoch
                 epoch.seconds = time.perf_counter() - start

@@ -45,12 +45,15 @@ from recommender_systems.idmap import IdMap
 
 __all__ = [
     "Array",
+    "Fitted",
     "Ids",
     "Models",
     "Number",
+    "Record",
     "Sparse",
     "StateDeclaration",
     "StateMismatch",
+    "Text",
     "check_state",
     "declare_state",
     "declared_state",
@@ -189,6 +192,60 @@ class Models(Kind):
             dims.match((len(value),), (self.count,), where)
 
 
+@dataclass(frozen=True)
+class Fitted(Kind):
+    """A fitted estimator of class ``cls`` (a helper a model keeps, such as its
+    :class:`~recommender_systems.values.ValueWeights`), checked against its own
+    class's declaration. ``optional``: it may be absent or ``None`` (files saved
+    before the model had it)."""
+
+    cls: type
+    optional: bool = False
+
+    def check(self, value: Any, where: str, dims: Dims, model: Any) -> None:
+        if not isinstance(value, self.cls) or not getattr(value, "is_fitted", False):
+            raise StateMismatch(
+                f"{where}: expected a fitted {self.cls.__name__}, received {type(value).__name__}"
+            )
+        check_state(value)
+
+
+@dataclass(frozen=True)
+class Text(Kind):
+    """One of the strings ``options``."""
+
+    options: tuple[str, ...]
+
+    def check(self, value: Any, where: str, dims: Dims, model: Any) -> None:
+        if value not in self.options:
+            raise StateMismatch(
+                f"{where}: expected one of {', '.join(map(repr, self.options))}, received {value!r}"
+            )
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    return isinstance(value, _PLAIN)
+
+
+@dataclass(frozen=True)
+class Record(Kind):
+    """A dict with string keys whose values are plain data (strings, numbers,
+    booleans, None, and lists or dicts of them), such as a report."""
+
+    def check(self, value: Any, where: str, dims: Dims, model: Any) -> None:
+        if not isinstance(value, dict) or not _plain(value):
+            raise StateMismatch(
+                f"{where}: expected a dict of plain data, received {type(value).__name__}"
+            )
+
+
 class StateDeclaration(Mapping[str, Kind]):
     """A read-only mapping of attribute name to :class:`Kind`; ``open`` says
     whether a model may hold fitted attributes it does not list."""
@@ -230,7 +287,7 @@ def declared_state(cls: type) -> StateDeclaration:
 
 def check_state(model: Any) -> None:
     """Checks ``model``'s fitted state against its class's declaration: every listed
-    attribute present (or ``None`` where optional) and of its kind, dtype and shape,
+    attribute present (absent or ``None`` allowed where optional) and of its kind, dtype and shape,
     and nothing unlisted unless the declaration is open. Raises
     :class:`StateMismatch` naming the first attribute that does not match. An
     unfitted model (no state at all) passes."""
@@ -239,7 +296,9 @@ def check_state(model: Any) -> None:
         return
     declaration = declared_state(type(model))
     name = type(model).__name__
-    missing = [attr for attr, kind in declaration.items() if attr not in state]
+    missing = [
+        attr for attr, kind in declaration.items() if attr not in state and not kind.optional
+    ]
     if missing:
         raise StateMismatch(f"{name}: fitted state {missing[0]!r} is missing")
     if not declaration.open:
@@ -250,7 +309,7 @@ def check_state(model: Any) -> None:
     order = sorted(declaration, key=lambda attr: not isinstance(declaration[attr], Ids))
     dims = Dims(state)
     for attr in order:
-        value = state[attr]
+        value = state.get(attr)
         if value is None and declaration[attr].optional:
             continue
         declaration[attr].check(value, f"{name}.{attr}", dims, model)

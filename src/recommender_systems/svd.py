@@ -11,6 +11,8 @@ from recommender_systems.hyperparameters import Float, Int, Range, Seed, declare
 from recommender_systems.interactions import Interactions
 from recommender_systems.matrix_factorization import MatrixFactorization
 from recommender_systems.registry import register
+from recommender_systems.state import declare_state
+from recommender_systems.values import UsesValues, Values, values_hyperparameter
 
 __all__ = ["SVD"]
 
@@ -20,7 +22,7 @@ __all__ = ["SVD"]
     family="matrix factorization",
     summary="PureSVD: truncated SVD of the sparse interaction matrix",
 )
-class SVD(MatrixFactorization):
+class SVD(UsesValues, MatrixFactorization):
     """Scores a user's items by projecting their row onto the top item singular vectors.
 
     With ``V`` the ``n_factors`` leading right singular vectors of the
@@ -29,6 +31,7 @@ class SVD(MatrixFactorization):
     ``scipy.sparse.linalg.svds``); nothing users x items is ever dense. A new
     user is folded in the same way, from their history row.
 
+    Values are weighed by ``values`` (see :mod:`recommender_systems.values`).
     Before the SVD, item columns are divided by ``popularity ** popularity_damping``,
     which keeps the leading vectors from describing only the most popular items
     (0 = plain PureSVD).
@@ -44,6 +47,7 @@ class SVD(MatrixFactorization):
         (3, 3)
     """
 
+    state = declare_state(MatrixFactorization.state, UsesValues.state)
     hyperparameters = declare(
         n_factors=Int(default=20, low=1, doc="singular vectors kept", tune=Range(5, 200, log=True)),
         popularity_damping=Float(
@@ -52,6 +56,7 @@ class SVD(MatrixFactorization):
             doc="item columns are divided by popularity ** popularity_damping before the SVD",
             tune=Range(0.0, 1.0),
         ),
+        values=values_hyperparameter("log"),
         random_state=Seed(doc="seed (or numpy Generator) for ARPACK's start vector"),
     )
 
@@ -59,27 +64,30 @@ class SVD(MatrixFactorization):
         self,
         n_factors: int = 20,
         popularity_damping: float = 0.2,
+        values: Values = "log",
         random_state: int | np.random.Generator | None = None,
     ) -> None:
         self.n_factors = n_factors
         self.popularity_damping = popularity_damping
+        self.values = values
         self.random_state = random_state
 
     def _fit(self, data: Interactions) -> None:
         n_factors = int(self.n_factors)
         damping = float(self.popularity_damping)
         rng = check_random_state(self.random_state)
-        matrix = data.matrix.astype(np.float64)
+        weights = self._fit_weights(data.matrix)
+        matrix = weights.astype(np.float64)
         scale = np.power(np.maximum(self.item_popularity_.astype(np.float64), 1.0), -damping)
         vectors = leading_right_singular_vectors(matrix @ sp.diags(scale), n_factors, rng)
         self.item_factors_ = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.user_factors_ = self._project(data.matrix)
+        self.user_factors_ = self._project(weights)
 
     def _project(self, rows: sp.csr_matrix) -> np.ndarray:
         return np.ascontiguousarray(rows @ self.item_factors_, dtype=np.float32)
 
     def _scores_for_history(self, history: sp.csr_matrix) -> np.ndarray:
-        return self._scores_for_vectors(self._project(history))
+        return self._scores_for_vectors(self._project(self._weights(history)))
 
 
 def leading_right_singular_vectors(

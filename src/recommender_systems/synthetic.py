@@ -5,6 +5,14 @@ Example:
     >>> log = generate_interactions(100, 50, 1_000, random_state=1, ratings=True)
     >>> log.shape, int(log.duplicated(["user_id", "item_id"]).sum())
     ((1000, 3), 0)
+
+Play counts with latent tastes (users prefer items close to their taste, and play
+those more), shaped like a music listening log:
+
+    >>> plays = generate_interactions(300, 2_000, 6_000, n_tastes=8, counts=True,
+    ...                               random_state=1)
+    >>> bool(plays["rating"].min() >= 1 and plays["rating"].max() > 100 * plays["rating"].median())
+    True
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from recommender_systems._deprecation import renamed_keywords
 from recommender_systems._validation import (
     check_bool,
     check_non_negative_float,
+    check_non_negative_int,
     check_positive_int,
     check_seed,
 )
@@ -46,7 +55,10 @@ def generate_interactions(
     item_exponent: float = 1.0,
     random_state: int | None = 0,
     ratings: bool = False,
+    counts: bool = False,
     timestamps: bool = False,
+    n_tastes: int = 0,
+    taste_strength: float = 1.5,
 ) -> pd.DataFrame:
     """A random log of ``n_interactions`` distinct (user, item) pairs.
 
@@ -56,11 +68,25 @@ def generate_interactions(
     replacement in proportion to item weight. Every user gets at least one
     interaction when ``n_interactions >= n_users``.
 
-    Columns: ``user_id``, ``item_id`` (int64, ids ``0..n-1``), plus ``rating``
-    (float 1-5, from user and item biases plus noise) if ``ratings`` and
-    ``timestamp`` (int64 unix seconds in 2015-2017) if ``timestamps``. Rows are
-    grouped by user; within a user, in time order when timestamps are drawn.
-    The same arguments and ``random_state`` always give the same frame.
+    With ``n_tastes > 0`` users and items also get random taste vectors (that many
+    dimensions), and a user samples item ``i`` in proportion to its popularity
+    weight times ``exp(affinity)``, where the affinity is ``taste_strength`` times
+    the (unit-variance) inner product of the two taste vectors: there is then
+    something to learn beyond popularity. This costs ``O(n_users * n_items)``.
+
+    Columns: ``user_id``, ``item_id`` (int64, ids ``0..n-1``), plus ``timestamp``
+    (int64 unix seconds in 2015-2017) if ``timestamps`` and a value column named
+    ``rating`` (the column the library reads values from) holding either
+
+    - ``ratings``: whole stars 1-5 from user and item biases plus noise (plus the
+      affinity, with tastes), or
+    - ``counts``: play-count-like integers >= 1, heavy-tailed (log-normal with a
+      heavier-tailed noise: a median in the hundreds, a few rows in the hundreds of
+      thousands), scaled per user (heavy and light listeners) and, with tastes,
+      larger for items of higher affinity.
+
+    Rows are grouped by user; within a user, in time order when timestamps are
+    drawn. The same arguments and ``random_state`` always give the same frame.
 
     Example:
         >>> log = generate_interactions(1_000, 500, 20_000, timestamps=True)
@@ -80,17 +106,30 @@ def generate_interactions(
     item_exponent = check_non_negative_float(item_exponent, "item_exponent")
     seed = check_seed(random_state, "random_state")
     ratings = check_bool(ratings, "ratings")
+    counts = check_bool(counts, "counts")
+    if ratings and counts:
+        raise ParameterError("ratings, counts: expected at most one value column, received both")
     timestamps = check_bool(timestamps, "timestamps")
+    n_tastes = check_non_negative_int(n_tastes, "n_tastes")
+    taste_strength = check_non_negative_float(taste_strength, "taste_strength")
 
     rng = np.random.default_rng(seed)
     user_weights = _normalised(_power_law(n_users, user_exponent, rng))
     item_log_weights = _power_law(n_items, item_exponent, rng)
-    counts = _interactions_per_user(n_interactions, n_items, user_weights, rng)
-    users, items = _sample_items(counts, item_log_weights, rng)
+    per_user = _interactions_per_user(n_interactions, n_items, user_weights, rng)
+    affinity: FloatArray | None = None
+    if n_tastes:
+        tastes = _Tastes(n_users, n_items, n_tastes, taste_strength, rng)
+        users, items = tastes.sample(per_user, item_log_weights, rng)
+        affinity = tastes.affinity(users, items)
+    else:
+        users, items = _sample_items(per_user, item_log_weights, rng)
 
     columns: dict[str, npt.NDArray[np.generic]] = {"user_id": users, "item_id": items}
     if ratings:
-        columns["rating"] = _ratings(users, items, n_users, n_items, rng)
+        columns["rating"] = _ratings(users, items, n_users, n_items, rng, affinity)
+    if counts:
+        columns["rating"] = _play_counts(users, n_users, rng, affinity)
     if timestamps:
         offsets = rng.integers(0, _TIMESTAMP_SPAN, size=users.size, dtype=np.int64)
         # Users are already grouped, so one sort on (user, time) packed into an
@@ -213,10 +252,83 @@ def _contains(sorted_keys: IntArray, keys: IntArray) -> npt.NDArray[np.bool_]:
 
 
 def _ratings(
-    users: IntArray, items: IntArray, n_users: int, n_items: int, rng: np.random.Generator
+    users: IntArray,
+    items: IntArray,
+    n_users: int,
+    n_items: int,
+    rng: np.random.Generator,
+    affinity: FloatArray | None = None,
 ) -> FloatArray:
-    """Whole stars 1-5 around 3.5 with per-user and per-item biases."""
+    """Whole stars 1-5 around 3.5 with per-user and per-item biases (and the
+    user's affinity for the item, when there are tastes)."""
     user_bias = rng.normal(0.0, 0.5, n_users)
     item_bias = rng.normal(0.0, 0.5, n_items)
     noise = rng.normal(0.0, 0.8, users.size)
-    return np.clip(np.rint(3.5 + user_bias[users] + item_bias[items] + noise), 1.0, 5.0)
+    raw = 3.5 + user_bias[users] + item_bias[items] + noise
+    if affinity is not None:
+        raw += 0.5 * (affinity - affinity.mean())
+    return np.clip(np.rint(raw), 1.0, 5.0)
+
+
+#: Play counts: the log of a user's typical count, its spread over users, and the
+#: scale of the (Student-t, 6 degrees of freedom) noise around it.
+_PLAYS_LOG_MEDIAN = 5.0
+_PLAYS_USER_SPREAD = 0.9
+_PLAYS_NOISE = 0.8
+_PLAYS_AFFINITY = 0.5
+_PLAYS_MAX = 1e6
+
+
+def _play_counts(
+    users: IntArray, n_users: int, rng: np.random.Generator, affinity: FloatArray | None
+) -> FloatArray:
+    """Heavy-tailed counts >= 1: log-normal per-user scale, Student-t noise, and a
+    share of the user's affinity for the item."""
+    user_scale = rng.normal(_PLAYS_LOG_MEDIAN, _PLAYS_USER_SPREAD, n_users)
+    log_plays = user_scale[users] + _PLAYS_NOISE * rng.standard_t(6.0, users.size)
+    if affinity is not None:
+        log_plays += _PLAYS_AFFINITY * (affinity - affinity.mean())
+    return np.ceil(np.minimum(np.exp(log_plays), _PLAYS_MAX))
+
+
+class _Tastes:
+    """Random taste vectors for users and items; affinity is their scaled inner product."""
+
+    _BLOCK_ELEMENTS = 1 << 22
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        n_tastes: int,
+        strength: float,
+        rng: np.random.Generator,
+    ) -> None:
+        scale = strength / np.sqrt(n_tastes)
+        self.users = rng.standard_normal((n_users, n_tastes)) * scale
+        self.items = rng.standard_normal((n_items, n_tastes))
+
+    def affinity(self, users: IntArray, items: IntArray) -> FloatArray:
+        return np.einsum("ij,ij->i", self.users[users], self.items[items])
+
+    def sample(
+        self, counts: IntArray, item_log_weights: FloatArray, rng: np.random.Generator
+    ) -> tuple[IntArray, IntArray]:
+        """For each user ``u``, ``counts[u]`` distinct items drawn in proportion to
+        ``popularity * exp(affinity)``, without replacement (Gumbel top-k keys)."""
+        n_users, n_items = counts.size, item_log_weights.size
+        block = max(1, self._BLOCK_ELEMENTS // n_items)
+        chosen_users: list[IntArray] = []
+        chosen_items: list[IntArray] = []
+        for start in range(0, n_users, block):
+            stop = min(n_users, start + block)
+            keys = self.users[start:stop] @ self.items.T + item_log_weights
+            keys += rng.gumbel(size=keys.shape)
+            order = np.argsort(-keys, axis=1, kind="stable")
+            for offset, row in enumerate(order):
+                want = int(counts[start + offset])
+                chosen_users.append(np.full(want, start + offset, dtype=np.int64))
+                chosen_items.append(np.sort(row[:want]).astype(np.int64))
+        users = np.concatenate(chosen_users) if chosen_users else np.empty(0, np.int64)
+        items = np.concatenate(chosen_items) if chosen_items else np.empty(0, np.int64)
+        return users, items

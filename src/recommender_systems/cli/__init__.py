@@ -24,6 +24,7 @@ from recommender_systems.cli import (
     recommend_all,
     serve,
     similar,
+    tune,
 )
 from recommender_systems.cli._common import CliError
 from recommender_systems.errors import RecsysError
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (fit, evaluate, recommend, recommend_all, similar, serve, info, describe):
+    for command in (fit, evaluate, recommend, recommend_all, similar, serve, info, describe, tune):
         command.add_parser(commands)
     catalog.add_parsers(commands)
     return parser

@@ -33,6 +33,7 @@ from recommender_systems.kernels.als import als_solve, gram
 from recommender_systems.matrix_factorization import initial_factors
 from recommender_systems.neighborhood import ItemKNN, ProductOperands, RP3beta
 from recommender_systems.progress import EpochCallback, Training
+from recommender_systems.values import ValueWeights
 
 __all__ = ["SUPPORTED_MODELS", "fit"]
 
@@ -98,7 +99,13 @@ def _fit_als(
     # The same settings and random draws as ALS._fit, in the same order.
     solver = _settings(model)
     rng = check_random_state(model.random_state)
-    users, items = data.users, data.item_blocks()
+    # The model keeps the raw matrix (its seen items); the solver sees it weighed by
+    # `values`, fitted on all of it as a local fit does, and applied block by block.
+    user_items = data.users.gather()
+    values = ValueWeights(model.values).fit(user_items)
+    totals = ray.put(np.asarray(user_items.sum(axis=1), dtype=np.float64).ravel())
+    users = _weighed(values, data.users, None)
+    items = _weighed(values, data.item_blocks(), totals)
     k = int(model.n_factors)
     user_factors = _initial_blocks(rng, users, k)
     item_factors = _initial_blocks(rng, items, k)
@@ -118,9 +125,10 @@ def _fit_als(
         )
         wait_all(user_factors, "users", progress)
         wait_all(item_factors, "items", progress)
-    state = _base_state(data, users.gather())
+    state = _base_state(data, user_items)
     item_matrix = np.concatenate(ray.get(item_factors))
     state.update(
+        values_=values,
         user_factors_=np.concatenate(ray.get(user_factors)),
         item_factors_=item_matrix,
         item_gram_=gram(item_matrix, n_threads=int(model.n_threads)),
@@ -129,6 +137,23 @@ def _fit_als(
         alpha_=solver.alpha_,
     )
     return state
+
+
+def _weighed(values: ValueWeights, blocks: Blocks, user_totals: Any) -> Blocks:
+    """``blocks`` with their values weighed (in tasks); ``user_totals`` (a reference
+    to every user's value total) marks item blocks, whose rows are not users."""
+    refs = tuple(_weigh_block.remote(values, ref, user_totals) for ref in blocks.refs)
+    return Blocks(blocks.bounds, refs, blocks.n_cols)
+
+
+@ray.remote
+def _weigh_block(
+    values: ValueWeights, block: sp.csr_matrix, user_totals: np.ndarray | None
+) -> sp.csr_matrix:
+    if user_totals is None:  # a user block: rows are users
+        return values.transform(block)
+    # An item block: weigh its transpose, whose rows are users, by their whole totals.
+    return sp.csr_matrix(values.transform(block.T.tocsr(), totals=user_totals).T)
 
 
 def _settings(model: ALS) -> ALS:
@@ -213,9 +238,11 @@ def _fit_neighbours(
     items = data.item_blocks()
     state = _base_state(data, data.users.gather())
     if isinstance(model, ItemKNN):
-        operands = _item_operands.remote(model, *items.refs)
+        operands, values = _item_operands.options(num_returns=2).remote(model, *items.refs)
     else:
-        operands = _walk_operands.remote(model, state["item_popularity_"], *data.users.refs)
+        operands, values = _walk_operands.options(num_returns=2).remote(
+            model, state["item_popularity_"], *data.users.refs
+        )
     k = int(model.n_neighbors)
     task = _neighbour_block.options(num_cpus=threads)
     refs = [task.remote(operands, start, stop, k, threads) for start, stop in items.ranges()]
@@ -224,21 +251,28 @@ def _fit_neighbours(
     scratch = type(model)(**model.get_params())  # the model itself changes only at the end
     scratch._set_similarity(neighbours)
     state["similarity_"] = scratch.similarity_
+    state["values_"] = ray.get(values)
     return state
 
 
 @ray.remote
-def _item_operands(model: ItemKNN, *item_blocks: sp.csr_matrix) -> ProductOperands:
-    """ItemKNN's weighted items x users matrix and its transpose (global weights)."""
-    return model._operands(sp.vstack(item_blocks, format="csr"))
+def _item_operands(
+    model: ItemKNN, *item_blocks: sp.csr_matrix
+) -> tuple[ProductOperands, ValueWeights]:
+    """ItemKNN's weighted items x users matrix and its transpose (global weights), and
+    the value weights fitted on all of it, as a local fit fits them."""
+    user_items = sp.vstack(item_blocks, format="csr").T.tocsr()
+    weighted = model._fit_weights(user_items)
+    return model._operands(weighted.T.tocsr()), model.values_
 
 
 @ray.remote
 def _walk_operands(
     model: RP3beta, item_popularity: np.ndarray, *user_blocks: sp.csr_matrix
-) -> ProductOperands:
-    """RP3beta's transition matrices (global normalisation)."""
-    return model._walk_operands(sp.vstack(user_blocks, format="csr"), item_popularity)
+) -> tuple[ProductOperands, ValueWeights]:
+    """RP3beta's transition matrices (global normalisation), and its value weights."""
+    operands = model._walk_operands(sp.vstack(user_blocks, format="csr"), item_popularity)
+    return operands, model.values_
 
 
 @ray.remote

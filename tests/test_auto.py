@@ -1,0 +1,144 @@
+"""``create("auto")``: chooses the best of a portfolio on a validation split, says
+why, saves, loads and serves as the chosen model (needs the `tune` extra)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from recommender_systems import (
+    AutoRecommender,
+    ItemKNN,
+    MostPopular,
+    ParameterError,
+    evaluate,
+    generate_interactions,
+    load,
+    read_info,
+    split_ratings,
+)
+from recommender_systems.cli import main
+
+pytest.importorskip("optuna")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tastes() -> pd.DataFrame:
+    """Strong tastes: a personalised model beats popularity by far."""
+    return generate_interactions(200, 150, 4_000, n_tastes=4, taste_strength=3.0, random_state=2)
+
+
+def test_it_chooses_the_family_that_is_best_on_held_out_data(tastes: pd.DataFrame) -> None:
+    train, test = split_ratings(tastes, 0.2, random_state=1)
+    auto = AutoRecommender(
+        portfolio=["most-popular", "item-knn"], hybrid=False, n_trials=3, random_state=0
+    ).fit(train)
+    assert isinstance(auto.model_, ItemKNN)
+    assert auto.report_["chosen"].startswith("item-knn")
+    assert "most-popular" in auto.report_["reason"] and "item-knn" in auto.report_["reason"]
+    knn = evaluate(auto, None, test)["ndcg@10"]
+    assert knn > 1.5 * evaluate(MostPopular(), train, test)["ndcg@10"]
+
+
+def test_it_chooses_popularity_when_that_is_what_works() -> None:
+    # No tastes, a steep popularity law: mean ratings rank nothing useful.
+    log = generate_interactions(200, 150, 4_000, item_exponent=1.2, ratings=True, random_state=3)
+    auto = AutoRecommender(
+        portfolio=["mean-rating", "most-popular"], hybrid=False, random_state=0
+    ).fit(log)
+    assert isinstance(auto.model_, MostPopular)
+    families = {t["family"] for t in auto.report_["trials"]}
+    assert families == {"mean-rating", "most-popular"}
+
+
+def test_the_default_portfolio_with_a_hybrid_serves_saves_and_loads(
+    tastes: pd.DataFrame, tmp_path: Path
+) -> None:
+    auto = AutoRecommender(n_trials=3, random_state=0).fit(tastes)
+    families = {t["family"] for t in auto.report_["trials"]}
+    assert {"ease", "item-knn", "rp3beta", "als"} <= families
+    assert auto.report_["best_per_family"] and auto.report_["chosen"] in str(auto.report_)
+    users = tastes["user_id"].unique()[:20]
+    assert (
+        auto.recommend_batch(users, 10).to_lists()
+        == auto.model_.recommend_batch(users, 10).to_lists()
+    )
+    history = tastes["item_id"].iloc[:4].tolist()
+    if auto.supports_fold_in:
+        assert auto.recommend_from_history(history, n=5) == auto.model_.recommend_from_history(
+            history, n=5
+        )
+    path = auto.save(tmp_path / "auto.recsys")
+    loaded = load(path)
+    assert isinstance(loaded, AutoRecommender)
+    assert loaded.report_ == auto.report_
+    assert (
+        loaded.recommend_batch(users, 10).to_lists() == auto.recommend_batch(users, 10).to_lists()
+    )
+    assert read_info(path).algorithm == "auto"
+
+
+def test_too_little_data_to_validate_falls_back_to_defaults() -> None:
+    one = pd.DataFrame({"user_id": [1], "item_id": [2]})
+    auto = AutoRecommender().fit(one)
+    assert "too few" in auto.report_["reason"]
+
+
+def test_bad_portfolios_are_refused(tastes: pd.DataFrame) -> None:
+    for bad in (["auto"], ["no-such-model"], [], "ease"):
+        with pytest.raises(ParameterError, match="portfolio: expected"):
+            AutoRecommender(portfolio=bad).fit(tastes)
+
+
+def test_evaluate_fit_and_tune_from_the_command_line(
+    tastes: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "plays.csv"
+    tastes.to_csv(data, index=False)
+    quick = ["--param", "n_trials=2", "--param", "budget=30"]
+    assert main(["evaluate", "--algo", "auto", "--data", str(data), *quick]) == 0
+    assert "ndcg@10" in capsys.readouterr().out
+    out = tmp_path / "auto.recsys"
+    assert (
+        main(["fit", "--algo", "auto", "--data", str(data), "--out", str(out), "--quiet", *quick])
+        == 0
+    )
+    assert isinstance(load(out), AutoRecommender)
+    tuned = tmp_path / "knn.recsys"
+    args = ["tune", "--algo", "item-knn", "--data", str(data), "--budget", "20s"]
+    args += ["--n-trials", "2", "--out", str(tuned), "--report", str(tmp_path / "r.md")]
+    args += ["--plot", str(tmp_path / "r.png"), "--quiet"]
+    assert main(args) == 0
+    assert isinstance(load(tuned), ItemKNN)
+    assert "**Best**" in (tmp_path / "r.md").read_text()
+    assert (tmp_path / "r.png").is_file()
+    assert (
+        main(["tune", "--algo", "ease", "--data", str(data), "--budget", "soon", "--out", "x"]) == 2
+    )
+    assert "--budget: expected a duration" in capsys.readouterr().err
+
+
+def test_without_optuna_fitting_says_how_to_install_it(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        sys.modules["optuna"] = None  # the extra is not installed
+        import recommender_systems as rs
+        model = rs.create("auto")  # creating it needs nothing
+        try:
+            model.fit(rs.generate_interactions(30, 20, 200, random_state=0))
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert "pip install 'recommender-systems[tune]'" in done.stdout
