@@ -64,6 +64,7 @@ class Recommender(Estimator, abc.ABC):
     _training: Training | None = None
 
     # ----------------------------------------------------------------- fitting
+    @renamed_keywords(ratings="data")
     def fit(
         self,
         data: Any,
@@ -72,7 +73,8 @@ class Recommender(Estimator, abc.ABC):
         callback: EpochCallback | None = None,
     ) -> Self:
         """Trains on ``data``: :class:`Interactions`, a DataFrame with ``user_id``,
-        ``item_id`` [, ``rating``] columns, or a path to a CSV/Parquet file.
+        ``item_id`` [, ``rating``] columns, or a path to a CSV/Parquet file
+        (``ratings=`` is the original library's name for it).
 
         Hyperparameters are validated first (:class:`~recommender_systems.errors.ParameterError`).
         Iterative models show a progress bar when ``progress`` is true (default: as
@@ -195,6 +197,7 @@ class Recommender(Estimator, abc.ABC):
         return 0
 
     # ---------------------------------------------------------- recommending
+    @renamed_keywords(user_id="user")
     def recommend(
         self,
         user: Any,
@@ -204,7 +207,8 @@ class Recommender(Estimator, abc.ABC):
         items: Iterable[Any] | None = None,
         exclude: Iterable[Any] | None = None,
     ) -> list[Any]:
-        """The top ``n`` item ids for ``user``, best first.
+        """The top ``n`` item ids for ``user``, best first (``user_id=`` is the original
+        library's name for ``user``).
 
         Example:
             >>> import pandas as pd

@@ -93,6 +93,7 @@ def neighbours(
     n_neighbors: int,
     similarity: Similarity,
     *,
+    queries: sp.csr_matrix | None = None,
     shrink: float = 0.0,
     bm25_k1: float = BM25_K1,
     bm25_b: float = BM25_B,
@@ -107,28 +108,40 @@ def neighbours(
     - ``"jaccard"``: ``|x & y| / (|x | y| + shrink)`` on the sets of non-zeros.
 
     Returns an ``n x n`` float32 CSR with at most ``n_neighbors`` entries per row, never the
-    row itself, never an exact zero.
+    row itself, never an exact zero. With ``queries`` (new rows over the same columns),
+    returns instead each query's ``n_neighbors`` most similar rows of ``rows``
+    (``len(queries) x n``), the queries weighed with the statistics of ``rows``.
     """
+    itself = queries is None
     if similarity == "bm25":
         weighted = bm25_weight(rows, bm25_k1, bm25_b)
+        left = weighted if itself else bm25_weight(queries, bm25_k1, bm25_b, reference=rows)
         return sparse_topk_product(
-            weighted, weighted.T.tocsr(), n_neighbors, exclude_diagonal=True, n_threads=n_threads
+            left, weighted.T.tocsr(), n_neighbors, exclude_diagonal=itself, n_threads=n_threads
         )
     if similarity == "jaccard":
         weighted = binarize(rows)
+        left = weighted if itself else binarize(queries)
         norms = np.diff(weighted.indptr).astype(np.float32)
+        left_norms = norms if itself else np.diff(left.indptr).astype(np.float32)
     else:
-        weighted = tfidf_weight(rows) if similarity == "tfidf" else rows
+        tfidf = similarity == "tfidf"
+        weighted = tfidf_weight(rows) if tfidf else rows
+        if itself:
+            left = weighted
+        else:
+            left = tfidf_weight(queries, reference=rows) if tfidf else queries
         norms = row_norms(weighted)
+        left_norms = norms if itself else row_norms(left)
     return sparse_topk_product(
-        weighted,
+        left,
         weighted.T.tocsr(),
         n_neighbors,
         measure="jaccard" if similarity == "jaccard" else "cosine",
-        row_norms=norms,
+        row_norms=left_norms,
         col_norms=norms,
         shrink=shrink,
-        exclude_diagonal=True,
+        exclude_diagonal=itself,
         n_threads=n_threads,
     )
 
@@ -192,12 +205,16 @@ class KNNModel(Recommender):
                 f"with similarity='bm25' expected 0, received {self.shrink!r}"
             )
 
-    def _neighbours(self, rows: sp.csr_matrix) -> sp.csr_matrix:
-        """:func:`neighbours` of ``rows`` with the model's hyperparameters."""
+    def _neighbours(
+        self, rows: sp.csr_matrix, queries: sp.csr_matrix | None = None
+    ) -> sp.csr_matrix:
+        """:func:`neighbours` of ``rows`` (or of ``queries`` among ``rows``) with the
+        model's hyperparameters."""
         return neighbours(
             rows,
             int(self.n_neighbors),
             self.similarity,
+            queries=queries,
             shrink=float(self.shrink),
             bm25_k1=float(self.bm25_k1),
             bm25_b=float(self.bm25_b),
@@ -268,6 +285,10 @@ class UserKNN(KNNModel):
     users x users similarity is never materialised. Hyperparameters as for
     :class:`ItemKNN` (users are compared by their items), without ``normalize``.
 
+    Fold-in compares a new user's history with every training user, the same way,
+    and scores by the ``n_neighbors`` most similar. ``similar_items`` ranks items by
+    the cosine of their columns in the training matrix (the users who have them).
+
     Example:
         >>> import pandas as pd
         >>> df = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [7, 8, 7, 9, 7]})
@@ -305,6 +326,19 @@ class UserKNN(KNNModel):
     def _scores(self, users: np.ndarray) -> np.ndarray:
         # Items none of the neighbours has are not recommended (-inf).
         return stored_or_never(self.neighbours_[users] @ self.user_items_)
+
+    def _scores_for_history(self, history: sp.csr_matrix) -> np.ndarray:
+        found = self._neighbours(self.user_items_, queries=sp.csr_matrix(history))
+        return stored_or_never(found @ self.user_items_)
+
+    def _item_similarity(self, items: np.ndarray) -> np.ndarray:
+        columns = self.user_items_.T.tocsr()
+        norms = row_norms(columns)
+        dots = (columns[items] @ columns.T).toarray()
+        scale = np.outer(norms[items], norms)
+        # Items no user shares with the query item are not similar at all.
+        never = np.full(dots.shape, -np.inf, dtype=np.float32)
+        return np.divide(dots, scale, out=never, where=(scale > 0) & (dots != 0))
 
 
 @register("rp3beta", family="neighborhood", summary="Random-walk item similarity (RP3beta)")

@@ -24,7 +24,9 @@ from recommender_systems.datasets._registry import DatasetInfo
 from recommender_systems.datasets.books import (
     GoodbooksKind,
     load_goodbooks_10k,
+    load_goodbooks_books,
     load_goodbooks_tag_text,
+    load_goodbooks_tags,
 )
 from recommender_systems.datasets.movielens import (
     load_movielens_1m,
@@ -43,7 +45,9 @@ __all__ = [
     "list_datasets",
     "load",
     "load_goodbooks_10k",
+    "load_goodbooks_books",
     "load_goodbooks_tag_text",
+    "load_goodbooks_tags",
     "load_item_metadata",
     "load_movielens_1m",
     "load_movielens_20m",
