@@ -23,7 +23,7 @@ from recommender_systems import (
     algorithms,
 )
 
-ALGORITHMS = {a.name: a for a in algorithms()}
+ALGORITHMS = {a.name: a for a in algorithms(optional=True)}  # with installed extras
 SEED = 11
 
 

@@ -28,7 +28,7 @@ def test_holdout_per_user(synthetic: pd.DataFrame) -> None:
 
 def test_dense_and_sparse_matrices(tiny: pd.DataFrame) -> None:
     dense = build_user_item_matrix(tiny)  # NaN where there is no rating, as the original
-    assert dense.shape == (4, 5) and dense.loc["ann", 3] == 4.0 and np.isnan(dense.loc["dan", 2])
+    assert dense.shape == (4, 5) and dense.loc["ann", 3] == 4.0 and dense.isna().loc["dan", 2]
     zeros = build_user_item_matrix(tiny, fill_value=0)
     assert zeros.loc["dan", 2] == 0.0
     matrix, users, _items = build_sparse_user_item_matrix(tiny)
@@ -40,7 +40,7 @@ def test_dense_and_sparse_matrices(tiny: pd.DataFrame) -> None:
 def test_a_rating_of_zero_is_not_missing() -> None:
     df = pd.DataFrame({"user_id": [1, 2], "item_id": [7, 8], "rating": [0.0, 2.0]})
     dense = build_user_item_matrix(df)
-    assert dense.loc[1, 7] == 0.0 and np.isnan(dense.loc[1, 8])
+    assert dense.loc[1, 7] == 0.0 and dense.isna().loc[1, 8]
 
 
 def test_dense_matrix_refuses_huge_pivots(

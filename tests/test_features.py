@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from tests.helpers import dense_frame
 TEXTS = {1: "The dark tower", 2: "Dark matter and the dark", 3: "Tower of song"}
 
 
-def columns(**kwargs: object) -> list[str]:
+def columns(**kwargs: Any) -> list[str]:
     return [str(c) for c in text_features(TEXTS, method="count", **kwargs).columns]
 
 
@@ -38,7 +39,10 @@ def test_ngrams_stop_words_and_document_frequency() -> None:
     assert columns(min_df=2) == ["dark", "the", "tower"]  # an int is a count of items
     assert columns(min_df=0.6) == ["dark", "the", "tower"]  # a float is a share
     assert columns(max_df=1) == ["and", "matter", "of", "song"]
-    assert columns(max_features=2) == ["dark", "the"]  # most frequent: dark 3, then the and tower 2 (ties: alphabetical)
+    assert columns(max_features=2) == [
+        "dark",
+        "the",
+    ]  # most frequent: dark 3, then the and tower 2 (ties: alphabetical)
 
 
 def test_counts_with_ngrams_count_every_occurrence() -> None:
@@ -93,7 +97,7 @@ def test_tokenizer_preprocessor_accents_and_fixed_vocabulary() -> None:
         ({"min_df": 3, "max_df": 2}, "max_df: expected at least min_df"),
     ],
 )
-def test_bad_options_are_named(kwargs: dict[str, object], message: str) -> None:
+def test_bad_options_are_named(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ParameterError, match=message):
         text_features(TEXTS, **kwargs)
 
@@ -118,7 +122,7 @@ def test_the_steps_compose_to_the_function() -> None:
 def test_former_keyword_and_location_warn_and_agree() -> None:
     new = text_features(TEXTS, method="binary")
     with pytest.warns(DeprecationWarning, match="'kind' is deprecated, use 'method'"):
-        renamed = text_features(TEXTS, kind="binary")  # type: ignore[call-arg]
+        renamed = text_features(TEXTS, kind="binary")
     from recommender_systems import content
 
     with pytest.warns(DeprecationWarning, match=r"content\.text_features is deprecated"):

@@ -6,8 +6,7 @@ The Glasgow Information Retrieval Group's list, as scikit-learn ships it, so tha
 
 from __future__ import annotations
 
-ENGLISH_STOP_WORDS: frozenset[str] = frozenset(
-    """
+_WORDS = """
     a about above across after afterwards again against all almost alone along already
     also although always am among amongst amoungst amount an and another any anyhow
     anyone anything anyway anywhere are around as at back be became because become
@@ -32,5 +31,5 @@ ENGLISH_STOP_WORDS: frozenset[str] = frozenset(
     whereafter whereas whereby wherein whereupon wherever whether which while whither
     who whoever whole whom whose why will with within without would yet you your yours
     yourself yourselves
-    """.split()
-)
+    """
+ENGLISH_STOP_WORDS: frozenset[str] = frozenset(_WORDS.split())

@@ -97,7 +97,7 @@ def build_hybrid_book_recommender(
 
     Books with tags but no ratings join the catalogue, so they can be recommended.
     """
-    if isinstance(weights, str) or len(weights) != 2:
+    if len(list(weights)) != 2:
         raise ParameterError(
             f"weights: expected two weights (collaborative, content), received {weights!r}"
         )

@@ -168,4 +168,3 @@ class BPR(MatrixFactorization):
                     weight[:, None] * difference - reg * vectors[users]
                 )
         return vectors.astype(np.float32)
-

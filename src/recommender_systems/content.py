@@ -35,11 +35,11 @@ from recommender_systems import query
 from recommender_systems._validation import check_positive_int
 from recommender_systems.base import Recommender
 from recommender_systems.errors import DataError
+from recommender_systems.features import DEFAULT_TOKEN_PATTERN, Method
+from recommender_systems.features import text_features as _text_features
 from recommender_systems.hyperparameters import Custom, declare
 from recommender_systems.idmap import normalize_ids
 from recommender_systems.interactions import ITEM_COL, Interactions
-from recommender_systems.features import DEFAULT_TOKEN_PATTERN, Method
-from recommender_systems.features import text_features as _text_features
 from recommender_systems.registry import register
 from recommender_systems.weighting import normalize_rows, row_norms
 
@@ -68,10 +68,11 @@ class ContentBased(Recommender):
 
     Args:
         item_features: a DataFrame indexed by item id (or with an ``item_id``
-            column) with one numeric feature per column; sparse columns (as made by
-            :func:`~recommender_systems.features.text_features`) stay sparse. ``None`` describes each item by the
-            users who interacted with it (a collaborative stand-in, so that the
-            model works without side information).
+            column) with one numeric feature per column; sparse columns (as made
+            by :func:`~recommender_systems.features.text_features`) stay sparse.
+            ``None`` describes each item by the users who interacted with it (a
+            collaborative stand-in, so that the model works without side
+            information).
 
     Documented behaviours:
 

@@ -127,7 +127,9 @@ def evaluate(
             values[key] = m.coverage(indices, n_items)
             continue
         elif name == "novelty":
-            per_user_values[key] = m.per_user_novelty(indices, model.item_popularity_, len(model.user_ids_))
+            per_user_values[key] = m.per_user_novelty(
+                indices, model.item_popularity_, len(model.user_ids_)
+            )
         elif name == "diversity":
             per_user_values[key] = m.per_user_diversity(indices, model.user_items_.T)
         else:  # serendipity

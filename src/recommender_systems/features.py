@@ -174,7 +174,9 @@ def _check_stop_words(value: Any, name: str) -> frozenset[str]:
     if value == "english":
         return ENGLISH_STOP_WORDS
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ParameterError(f"{name}: expected 'english', a list of words or None, received {value!r}")
+        raise ParameterError(
+            f"{name}: expected 'english', a list of words or None, received {value!r}"
+        )
     words = list(value)
     if not all(isinstance(w, str) for w in words):
         raise ParameterError(f"{name}: expected a list of words, received {words!r}")
@@ -217,7 +219,9 @@ def _check_vocabulary(value: Any, name: str) -> tuple[str, ...] | None:
         raise ParameterError(f"{name}: expected a list of terms, received {value!r}")
     terms = list(value)
     if not terms or not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
-        raise ParameterError(f"{name}: expected a non-empty list of distinct terms, received {terms!r}")
+        raise ParameterError(
+            f"{name}: expected a non-empty list of distinct terms, received {terms!r}"
+        )
     return tuple(terms)
 
 

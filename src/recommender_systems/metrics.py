@@ -379,7 +379,9 @@ def novelty(predicted: Any, item_popularity: Any, k: int = 10) -> Any:
         for item in top[:k]:
             share = item_popularity.get(item)
             if share is None:
-                raise DataError(f"item_popularity: expected a share for every item, none for {item!r}")
+                raise DataError(
+                    f"item_popularity: expected a share for every item, none for {item!r}"
+                )
             share = float(share)
             if not 0.0 < share <= 1.0:
                 raise DataError(

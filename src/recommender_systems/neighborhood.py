@@ -113,15 +113,16 @@ def neighbours(
     (``len(queries) x n``), the queries weighed with the statistics of ``rows``.
     """
     itself = queries is None
+    asked = rows if queries is None else queries
     if similarity == "bm25":
         weighted = bm25_weight(rows, bm25_k1, bm25_b)
-        left = weighted if itself else bm25_weight(queries, bm25_k1, bm25_b, reference=rows)
+        left = weighted if itself else bm25_weight(asked, bm25_k1, bm25_b, reference=rows)
         return sparse_topk_product(
             left, weighted.T.tocsr(), n_neighbors, exclude_diagonal=itself, n_threads=n_threads
         )
     if similarity == "jaccard":
         weighted = binarize(rows)
-        left = weighted if itself else binarize(queries)
+        left = weighted if itself else binarize(asked)
         norms = np.diff(weighted.indptr).astype(np.float32)
         left_norms = norms if itself else np.diff(left.indptr).astype(np.float32)
     else:
@@ -129,8 +130,10 @@ def neighbours(
         weighted = tfidf_weight(rows) if tfidf else rows
         if itself:
             left = weighted
+        elif tfidf:
+            left = tfidf_weight(asked, reference=rows)
         else:
-            left = tfidf_weight(queries, reference=rows) if tfidf else queries
+            left = asked
         norms = row_norms(weighted)
         left_norms = norms if itself else row_norms(left)
     return sparse_topk_product(

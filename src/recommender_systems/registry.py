@@ -13,6 +13,7 @@ says which extra to install when it is missing.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,10 +67,8 @@ def algorithms(*, optional: bool = False) -> list[Algorithm]:
     those of the optional extras that are installed (their modules are imported)."""
     if optional:
         for name in OPTIONAL:
-            try:
+            with contextlib.suppress(NotSupportedError):  # the extra is not installed
                 _import_optional(name)
-            except NotSupportedError:
-                pass  # the extra is not installed
     return [_ALGORITHMS[name] for name in sorted(_ALGORITHMS)]
 
 

@@ -43,9 +43,7 @@ def bm25_weight(
     idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
     reference_lengths = np.asarray(stats.sum(axis=1)).ravel()
     mean_length = (
-        reference_lengths.mean()
-        if reference_lengths.size and reference_lengths.mean() > 0
-        else 1.0
+        reference_lengths.mean() if reference_lengths.size and reference_lengths.mean() > 0 else 1.0
     )
     lengths = np.asarray(matrix.sum(axis=1)).ravel()
     norm = k1 * (1.0 - b + b * lengths / mean_length)

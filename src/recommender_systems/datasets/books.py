@@ -159,9 +159,7 @@ def load_goodbooks_tags(
     )
 
 
-def _tag_files(
-    data_home: PathLike | None, *, download: bool, progress: bool, verify: bool
-) -> Path:
+def _tag_files(data_home: PathLike | None, *, download: bool, progress: bool, verify: bool) -> Path:
     return ensure_files(
         NAME,
         ["books.csv", "book_tags.csv", "tags.csv"],

@@ -23,10 +23,12 @@ from recommender_systems.hyperparameters import Custom, Float, Hyperparameter, I
 from recommender_systems.kernels import topk
 
 __all__ = [
-    "EarlyStopping",
     "TRAINING_HYPERPARAMETERS",
+    "EarlyStopping",
+    "adam",
     "binary",
     "resolve_device",
+    "step",
     "torch_generator",
     "torch_threads",
     "validation_split",
@@ -98,6 +100,24 @@ def torch_generator(rng: np.random.Generator, device: torch.device) -> torch.Gen
     generator = torch.Generator(device=device)
     generator.manual_seed(int(rng.integers(0, 2**63 - 1)))
     return generator
+
+
+def adam(
+    params: list[torch.Tensor], learning_rate: float, weight_decay: float = 0.0
+) -> torch.optim.Adam:
+    """Adam over ``params``: the fused implementation where PyTorch has one for the
+    device (several times faster per step on small models), else the default."""
+    try:
+        return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError):  # no fused kernel for this device or version
+        return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay)
+
+
+def step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimisation step on ``loss``."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()  # type: ignore[no-untyped-call]  # torch's stubs leave it untyped
+    optimizer.step()
 
 
 def binary(matrix: sp.csr_matrix) -> sp.csr_matrix:

@@ -4,6 +4,7 @@ Collaborative Filtering")."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -19,8 +20,10 @@ from recommender_systems.interactions import Interactions
 from recommender_systems.neural._training import (
     TRAINING_HYPERPARAMETERS,
     EarlyStopping,
+    adam,
     binary,
     resolve_device,
+    step,
     to_numpy,
     torch_generator,
     torch_threads,
@@ -176,10 +179,8 @@ class MultVAE(Recommender):
             weights = _layers(dims, generator, device, last_out=2 * dims[-1])
             weights |= _layers(dims[::-1], generator, device, prefix="decoder")
             noise = torch_generator(rng, device)
-            optimizer = torch.optim.Adam(
-                list(weights.values()),
-                lr=float(self.learning_rate),
-                weight_decay=float(self.regularization),
+            optimizer = adam(
+                list(weights.values()), float(self.learning_rate), float(self.regularization)
             )
             stopper = None
             if validation is not None:
@@ -192,9 +193,7 @@ class MultVAE(Recommender):
                     rows = torch.from_numpy(train[order[start : start + size]].toarray())
                     beta = min(float(self.anneal_cap), updates / total_steps)
                     loss = self._loss(weights, rows.to(device), beta, noise)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
+                    step(optimizer, loss)
                     updates += 1
                     total += loss.detach() * rows.shape[0]
                 epoch.loss = float(total) / max(active.size, 1)
@@ -266,12 +265,16 @@ class MultVAE(Recommender):
     def _scores_for_history(self, history: sp.csr_matrix) -> np.ndarray:
         """The decoder's logits for the latent mean of each history (no sampling)."""
         x: Any = normalize_rows(binary(history), "l2")
-        for layer, (w, b) in enumerate(zip(self.encoder_weights_, self.encoder_biases_, strict=True)):
+        for layer, (w, b) in enumerate(
+            zip(self.encoder_weights_, self.encoder_biases_, strict=True)
+        ):
             x = np.asarray(x @ w) + b
             if layer < len(self.encoder_weights_) - 1:
                 x = np.tanh(x)
         z = x[:, : x.shape[1] // 2]
-        for layer, (w, b) in enumerate(zip(self.decoder_weights_, self.decoder_biases_, strict=True)):
+        for layer, (w, b) in enumerate(
+            zip(self.decoder_weights_, self.decoder_biases_, strict=True)
+        ):
             z = z @ w + b
             if layer < len(self.decoder_weights_) - 1:
                 z = np.tanh(z)
@@ -296,7 +299,7 @@ def _layers(
     (Normal(0, 0.001)) for layers ``dims[i] -> dims[i + 1]``; the last layer has
     ``last_out`` outputs when given. Drawn on the CPU generator, then moved."""
     out: dict[str, torch.Tensor] = {}
-    for i, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(dims)):
         if last_out is not None and i == len(dims) - 2:
             n_out = last_out
         std = (2.0 / (n_in + n_out)) ** 0.5

@@ -11,14 +11,16 @@ import torch.nn.functional as F
 
 from recommender_systems._validation import check_random_state
 from recommender_systems.errors import ParameterError
-from recommender_systems.hyperparameters import Float, Int, OneOf, Range, declare
+from recommender_systems.hyperparameters import Bool, Float, Int, OneOf, Range, declare
 from recommender_systems.interactions import Interactions
 from recommender_systems.matrix_factorization import MatrixFactorization
 from recommender_systems.neural._training import (
     TRAINING_HYPERPARAMETERS,
     EarlyStopping,
+    adam,
     binary,
     resolve_device,
+    step,
     to_numpy,
     torch_generator,
     torch_threads,
@@ -87,11 +89,16 @@ class TwoTowerCF(MatrixFactorization):
             doc="L2 penalty on the embeddings of each batch",
             tune=Range(1e-6, 0.1, log=True),
         ),
+        item_bias=Bool(
+            default=False, doc="learn a popularity offset per item", tune=OneOf(True, False)
+        ),
         **TRAINING_HYPERPARAMETERS,
     )
 
     #: Adam steps that learn a new user's embedding in fold-in.
     fold_in_steps: ClassVar[int] = 100
+
+    item_biases_: np.ndarray | None
 
     def __init__(
         self,
@@ -100,6 +107,7 @@ class TwoTowerCF(MatrixFactorization):
         learning_rate: float = 0.01,
         batch_size: int = 256,
         regularization: float = 0.0,
+        item_bias: bool = False,
         random_state: int | np.random.Generator | None = None,
         device: str = "auto",
         n_threads: int = 0,
@@ -111,6 +119,7 @@ class TwoTowerCF(MatrixFactorization):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.regularization = regularization
+        self.item_bias = item_bias
         self.random_state = random_state
         self.device = device
         self.n_threads = n_threads
@@ -129,20 +138,28 @@ class TwoTowerCF(MatrixFactorization):
             shape = (int(self.n_factors),)
             users = _embedding(data.n_users, shape, generator, device)
             items = _embedding(data.n_items, shape, generator, device)
-            optimizer = torch.optim.Adam([users, items], lr=float(self.learning_rate))
-            stopper = None if validation is None else EarlyStopping(train, validation, int(self.patience))
+            bias = torch.zeros(data.n_items, device=device, requires_grad=bool(self.item_bias))
+            trained = [users, items, bias] if self.item_bias else [users, items]
+            optimizer = adam(trained, float(self.learning_rate))
+            stopper = (
+                None if validation is None else EarlyStopping(train, validation, int(self.patience))
+            )
             pairs = _Pairs(train)
             for epoch in self._epochs(int(self.epochs), "TwoTowerCF"):
-                epoch.loss = self._epoch(pairs, rng, users, items, optimizer, device)
+                epoch.loss = self._epoch(pairs, rng, users, items, bias, optimizer, device)
                 if stopper is not None:
-                    weights = {"users": users, "items": items}
-                    stopper.update(epoch.number, lambda u: _dot(users, items, u), weights)
+                    weights = {"users": users, "items": items, "bias": bias}
+                    stopper.update(epoch.number, lambda u: _dot(users, items, bias, u), weights)
                     if stopper.should_stop():
                         break
             if stopper is not None and stopper.best_state is not None:
-                users, items = stopper.best_state["users"], stopper.best_state["items"]
+                users, items, bias = (stopper.best_state[k] for k in ("users", "items", "bias"))
         self.user_factors_ = to_numpy(users)
         self.item_factors_ = to_numpy(items)
+        self.item_biases_ = to_numpy(bias) if self.item_bias else None
+
+    def _item_offsets(self) -> np.ndarray | None:
+        return self.item_biases_
 
     def _epoch(
         self,
@@ -150,6 +167,7 @@ class TwoTowerCF(MatrixFactorization):
         rng: np.random.Generator,
         users: torch.Tensor,
         items: torch.Tensor,
+        bias: torch.Tensor,
         optimizer: torch.optim.Optimizer,
         device: torch.device,
     ) -> float:
@@ -160,10 +178,8 @@ class TwoTowerCF(MatrixFactorization):
         size = int(self.batch_size)
         for start in range(0, u.numel(), size):
             ub, ib, jb = u[start : start + size], i[start : start + size], j[start : start + size]
-            loss = _pairwise_loss(users[ub], items[ib], items[jb], reg)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            loss = _pairwise_loss(users[ub], items[ib], items[jb], reg, bias[ib] - bias[jb])
+            step(optimizer, loss)
             total += loss.detach() * ub.numel()
         mean = float(total) / max(u.numel(), 1)
         if not np.isfinite(mean):
@@ -185,14 +201,16 @@ class TwoTowerCF(MatrixFactorization):
         pairs = _Pairs(binary(history))
         with torch_threads(int(self.n_threads)):
             items = torch.from_numpy(self.item_factors_)
+            offsets = self._item_offsets()
+            bias = torch.from_numpy(offsets) if offsets is not None else torch.zeros(len(items))
             vectors = torch.zeros((history.shape[0], items.shape[1]), requires_grad=True)
-            optimizer = torch.optim.Adam([vectors], lr=float(self.learning_rate))
+            optimizer = adam([vectors], float(self.learning_rate))
             for _ in range(self.fold_in_steps if pairs.size else 0):
                 u, i, j = (torch.from_numpy(a) for a in pairs.shuffled(rng))
-                loss = _pairwise_loss(vectors[u], items[i], items[j], float(self.regularization))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                loss = _pairwise_loss(
+                    vectors[u], items[i], items[j], float(self.regularization), bias[i] - bias[j]
+                )
+                step(optimizer, loss)
         return to_numpy(vectors)
 
 
@@ -223,17 +241,24 @@ def _embedding(
 
 
 def _pairwise_loss(
-    users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor, reg: float
+    users: torch.Tensor,
+    positives: torch.Tensor,
+    negatives: torch.Tensor,
+    reg: float,
+    offsets: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``-mean log sigmoid(s_ui - s_uj)`` plus ``reg`` times the batch's squared norms
-    (per pair)."""
-    loss = -F.logsigmoid((users * (positives - negatives)).sum(dim=1)).mean()
+    (per pair); ``offsets`` are the item biases' differences ``b_i - b_j``."""
+    margin = (users * (positives - negatives)).sum(dim=1)
+    if offsets is not None:
+        margin = margin + offsets
+    loss = -F.logsigmoid(margin).mean()
     if reg > 0:
         norms = users.pow(2).sum() + positives.pow(2).sum() + negatives.pow(2).sum()
         loss = loss + reg * norms / users.shape[0]
     return loss
 
 
-def _dot(users: torch.Tensor, items: torch.Tensor, rows: np.ndarray) -> Any:
+def _dot(users: torch.Tensor, items: torch.Tensor, bias: torch.Tensor, rows: np.ndarray) -> Any:
     with torch.no_grad():
-        return to_numpy(users[torch.from_numpy(rows).to(users.device)] @ items.T)
+        return to_numpy(users[torch.from_numpy(rows).to(users.device)] @ items.T + bias)

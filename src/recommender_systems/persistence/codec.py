@@ -144,9 +144,7 @@ class Encoder:
             "data": data,
         }
 
-    def _sparse_frame(
-        self, frame: pd.DataFrame, columns: list[Any], where: str
-    ) -> dict[str, Any]:
+    def _sparse_frame(self, frame: pd.DataFrame, columns: list[Any], where: str) -> dict[str, Any]:
         """A DataFrame of sparse columns (as ``text_features`` makes) as one CSC matrix:
         one array triple for the whole frame, however many columns it has."""
         dtypes = set(frame.dtypes)
