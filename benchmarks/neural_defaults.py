@@ -12,6 +12,7 @@ Writes ``benchmarks/results/neural_defaults.md``.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from typing import Any
 
@@ -50,7 +51,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", choices=sorted(CANDIDATES), default=None)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--params", action="append", type=json.loads, help="one JSON candidate (repeatable)"
+    )
     args = parser.parse_args()
+    if args.params:  # candidates given on the command line, for --only's model
+        CANDIDATES[args.only] = (CANDIDATES[args.only][0], args.params)
     train, _ = split_ratings(load_movielens_100k(progress=False), 0.2, random_state=SEED)
     fit, check = split_ratings(train, 0.2, random_state=1)
     lines = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from recommender_systems import (
     ParameterError,
     evaluate,
     generate_interactions,
+    load,
 )
 from recommender_systems.hyperparameters import search_space
 from tests.conftest import requires_ml100k
@@ -237,6 +239,44 @@ def test_not_supported_is_not_raised_for_fold_in(log: pd.DataFrame) -> None:
             model.recommend_from_history([log["item_id"].iloc[0]])
         except NotSupportedError:  # pragma: no cover - the failure this test guards
             pytest.fail(f"{cls.__name__} should fold in")
+
+
+# ------------------------------------------------- command line and server
+def test_fit_with_the_command_line_then_load_in_a_fresh_process(
+    log: pd.DataFrame, tmp_path: Path
+) -> None:
+    from recommender_systems.cli import main
+
+    data = tmp_path / "log.csv"
+    log.to_csv(data, index=False)
+    out = tmp_path / "vae.recsys"
+    argv = ["fit", "--algo", "mult-vae", "--data", str(data), "--out", str(out), "--quiet"]
+    assert main([*argv, "--param", "epochs=3", "--param", "random_state=0"]) == 0
+    user = int(log["user_id"].iloc[0])
+    # A new process knows nothing of the neural module: loading imports it.
+    proc = run_python(
+        f"""
+        import recommender_systems as rs
+        print(rs.load({str(out)!r}).recommend({user!r}, n=3))
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(load(out).recommend(user, n=3))
+
+
+def test_served_like_any_model(log: pd.DataFrame, tmp_path: Path) -> None:
+    from recommender_systems.serving import Settings
+    from tests.test_serving import serving
+
+    model = small(TwoTowerCF).fit(log)
+    path = model.save(tmp_path / "two-tower.recsys")
+    items = log["item_id"].unique()[:4].tolist()
+    with serving(Settings(path)) as client:
+        body = client.post("/recommend/history", json={"items": items, "n": 5}).json()
+        assert body["items"] == model.recommend_from_history(items, 5)
+        user = log["user_id"].iloc[0].item()
+        got = client.get("/recommend", params={"user_id": user, "n": 5}).json()
+        assert got["items"] == model.recommend(user, 5)
 
 
 # ------------------------------------------------------------------- quality

@@ -190,12 +190,12 @@ class MultVAE(Recommender):
                 order = active[rng.permutation(active.size)]
                 total = torch.zeros((), device=device)
                 for start in range(0, order.size, size):
-                    rows = torch.from_numpy(train[order[start : start + size]].toarray())
+                    batch = _Batch(train[order[start : start + size]], device)
                     beta = min(float(self.anneal_cap), updates / total_steps)
-                    loss = self._loss(weights, rows.to(device), beta, noise)
+                    loss = self._loss(weights, batch, beta, noise)
                     step(optimizer, loss)
                     updates += 1
-                    total += loss.detach() * rows.shape[0]
+                    total += loss.detach() * batch.size
                 epoch.loss = float(total) / max(active.size, 1)
                 if not np.isfinite(epoch.loss):
                     raise ParameterError(
@@ -216,21 +216,23 @@ class MultVAE(Recommender):
     def _loss(
         self,
         weights: dict[str, torch.Tensor],
-        rows: torch.Tensor,
+        batch: _Batch,
         beta: float,
         noise: torch.Generator,
     ) -> torch.Tensor:
-        """Negative ELBO of a batch of users: multinomial likelihood plus beta * KL."""
-        x = F.normalize(rows, dim=1)
+        """Negative ELBO of a batch of users: multinomial likelihood plus beta * KL.
+
+        The input stays sparse: its dropout and the first layer touch only the items
+        the users have (a zero input is zero after dropout and scaling)."""
+        values = batch.unit_values
         rate = float(self.dropout)
         if rate > 0:
-            keep = torch.rand(x.shape, generator=noise, device=x.device) >= rate
-            x = x * keep / (1.0 - rate)
+            keep = torch.rand(values.shape, generator=noise, device=values.device) >= rate
+            values = values * keep / (1.0 - rate)
+        x = torch.sparse.mm(batch.sparse(values), weights["encoder.w0"]) + weights["encoder.b0"]
         n_layers = sum(1 for name in weights if name.startswith("encoder.w"))
-        for layer in range(n_layers):
-            x = x @ weights[f"encoder.w{layer}"] + weights[f"encoder.b{layer}"]
-            if layer < n_layers - 1:
-                x = torch.tanh(x)
+        for layer in range(1, n_layers):
+            x = torch.tanh(x) @ weights[f"encoder.w{layer}"] + weights[f"encoder.b{layer}"]
         mean, log_var = x.chunk(2, dim=1)
         std = torch.exp(0.5 * log_var)
         z = mean + std * torch.randn(std.shape, generator=noise, device=std.device)
@@ -239,7 +241,8 @@ class MultVAE(Recommender):
             z = z @ weights[f"decoder.w{layer}"] + weights[f"decoder.b{layer}"]
             if layer < n_layers - 1:
                 z = torch.tanh(z)
-        likelihood = (F.log_softmax(z, dim=1) * rows).sum(dim=1).mean()
+        # Every stored item is a 1: the log-likelihood sums log softmax over the user's items.
+        likelihood = F.log_softmax(z, dim=1)[batch.rows, batch.cols].sum() / batch.size
         kl = (-0.5 * (1 + log_var - mean.pow(2) - log_var.exp()).sum(dim=1)).mean()
         return -likelihood + beta * kl
 
@@ -285,6 +288,25 @@ class MultVAE(Recommender):
         norms = np.linalg.norm(vectors, axis=1)
         unit = vectors / np.where(norms > 0, norms, 1.0)[:, None]
         return unit[items] @ unit.T
+
+
+class _Batch:
+    """A batch of users' items (a CSR of 1s) as PyTorch index tensors on ``device``."""
+
+    def __init__(self, matrix: sp.csr_matrix, device: torch.device) -> None:
+        self.size, self.n_items = matrix.shape
+        lengths = np.diff(matrix.indptr)
+        rows = np.repeat(np.arange(self.size), lengths)
+        self.rows = torch.from_numpy(rows).to(device)
+        self.cols = torch.from_numpy(matrix.indices.astype(np.int64)).to(device)
+        # The input scaled to unit length: each of a user's n items is 1 / sqrt(n).
+        unit = (1.0 / np.sqrt(np.maximum(lengths, 1)))[rows].astype(np.float32)
+        self.unit_values = torch.from_numpy(unit).to(device)
+
+    def sparse(self, values: torch.Tensor) -> torch.Tensor:
+        """The batch as a sparse ``users x items`` tensor holding ``values``."""
+        indices = torch.stack([self.rows, self.cols])
+        return torch.sparse_coo_tensor(indices, values, (self.size, self.n_items))
 
 
 def _layers(
