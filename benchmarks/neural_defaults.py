@@ -22,26 +22,35 @@ from recommender_systems.neural import MultVAE, TwoTowerCF
 
 SEED = 20260527
 
+ORIGINAL_TWO_TOWER = {"learning_rate": 0.01, "regularization": 0.0, "item_bias": False}
+
 CANDIDATES: dict[str, tuple[type[TwoTowerCF] | type[MultVAE], list[dict[str, Any]]]] = {
     "two-tower": (
         TwoTowerCF,
         [
-            {},  # the original settings
-            {"regularization": 1e-2},
-            {"regularization": 3e-2},
-            {"regularization": 1e-1},
-            {"regularization": 1e-2, "item_bias": True},
-            {"regularization": 3e-2, "item_bias": True},
-            {"regularization": 1e-2, "item_bias": True, "n_factors": 64},
+            ORIGINAL_TWO_TOWER,  # the original library's settings
+            *({**ORIGINAL_TWO_TOWER, "regularization": reg} for reg in (1e-3, 1e-2, 3e-2, 1e-1)),
+            {**ORIGINAL_TWO_TOWER, "regularization": 1e-2, "n_factors": 64, "epochs": 40},
+            {"learning_rate": 0.01, "regularization": 1e-2, "item_bias": True},
+            {"learning_rate": 0.01, "regularization": 3e-2, "item_bias": True},
+            {"learning_rate": 0.01, "regularization": 1e-2, "item_bias": True, "n_factors": 64},
+            {"learning_rate": 0.001, "regularization": 0.0, "item_bias": True},
+            {"learning_rate": 0.003, "regularization": 3e-3, "item_bias": True},
+            {"learning_rate": 0.003, "regularization": 1e-2, "item_bias": True},  # the default
+            {
+                "learning_rate": 0.003,
+                "regularization": 1e-2,
+                "item_bias": True,
+                "n_factors": 64,
+                "epochs": 40,
+            },
         ],
     ),
     "mult-vae": (
         MultVAE,
         [
-            {},  # the published settings, annealed over the whole training
-            {"anneal_steps": 200_000},  # the paper's schedule: beta stays near 0 here
-            {"epochs": 100},
-            {"epochs": 400},
+            {},  # the published settings, annealed over the whole training: the default
+            {"batch_size": 100, "epochs": 100},
         ],
     ),
 }

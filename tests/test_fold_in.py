@@ -24,9 +24,10 @@ def test_baselines_fold_in_is_their_ranking_minus_the_history(log: pd.DataFrame)
     for model in (MostPopular().fit(log), MeanRating(min_ratings=1).fit(log)):
         history = model.recommend_batch(["nobody"], 3, unknown="popular").to_lists()[0][:2]
         everyone = model.recommend_batch(["nobody"], 12, unknown="popular").to_lists()[0]
-        assert model.recommend_from_history(history, n=10) == [
-            i for i in everyone if i not in history
-        ][:10]
+        assert (
+            model.recommend_from_history(history, n=10)
+            == [i for i in everyone if i not in history][:10]
+        )
 
 
 @pytest.mark.parametrize("similarity", ["cosine", "tfidf", "bm25", "jaccard"])
@@ -100,5 +101,8 @@ def test_folding_in_a_users_history_ranks_like_the_fitted_user(
     folded = model.recommend_from_histories([histories[u] for u in users], 10).to_lists()
     fitted = model.recommend_batch(users, 10).to_lists()
     actual = [relevant[u] for u in users]
-    fold_ndcg, fit_ndcg = metrics.ndcg_at_k(folded, actual, 10), metrics.ndcg_at_k(fitted, actual, 10)
+    fold_ndcg, fit_ndcg = (
+        metrics.ndcg_at_k(folded, actual, 10),
+        metrics.ndcg_at_k(fitted, actual, 10),
+    )
     assert fold_ndcg >= fit_ndcg - tolerance, (fold_ndcg, fit_ndcg)

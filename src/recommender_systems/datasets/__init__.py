@@ -4,7 +4,7 @@ Files live under a data home: ``data_home=`` if given, else ``$RECSYS_DATA_DIR``
 else ``$XDG_CACHE_HOME/recommender_systems`` (``~/.cache/recommender_systems``),
 one folder per dataset named like the official archive's (``ml-100k/``, ...).
 
-Example:
+Examples:
     >>> from recommender_systems import datasets
     >>> [info.name for info in datasets.list_datasets()]
     ['ml-100k', 'ml-1m', 'ml-20m', 'ml-25m', 'ml-latest-small', 'goodbooks-10k']

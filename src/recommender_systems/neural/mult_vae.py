@@ -306,7 +306,10 @@ class _Batch:
     def sparse(self, values: torch.Tensor) -> torch.Tensor:
         """The batch as a sparse ``users x items`` tensor holding ``values``."""
         indices = torch.stack([self.rows, self.cols])
-        return torch.sparse_coo_tensor(indices, values, (self.size, self.n_items))
+        # Built from a valid CSR: the (costly) invariant checks would find nothing.
+        return torch.sparse_coo_tensor(
+            indices, values, (self.size, self.n_items), check_invariants=False
+        )
 
 
 def _layers(
