@@ -54,8 +54,9 @@ class TwoTowerCF(MatrixFactorization):
 
     The constructor is the original library's; three defaults differ from its
     settings (``learning_rate=0.01, regularization=0, item_bias=False``, which
-    overfit: NDCG@10 0.27 on MovieLens 100k against 0.40): they were chosen on a
-    validation split of the training rows (``benchmarks/results/neural_defaults.md``).
+    overfit: NDCG@10 0.27 on MovieLens 100k against 0.39, mean of 5 splits): they were
+    chosen on a validation split of the training rows
+    (``benchmarks/results/neural_defaults.md``).
 
     Recommending, ``similar_items`` (cosine of the item embeddings) and fold-in run
     on NumPy and PyTorch's CPU: fold-in learns a new user's embedding by
