@@ -81,8 +81,8 @@ def test_a_forged_sparse_frame_of_the_wrong_shape_is_refused(tmp_path: Path) -> 
     ]
     matrix = {"$": "sparse", "format": "csc", "container": "matrix", "shape": [2, 1],
               "data": 0, "indices": 1, "indptr": 2}  # fmt: skip
-    frame = {"$": "sparse_dataframe", "columns": ["a", "b"], "matrix": matrix,
-             "index": {"kind": "values", "values": {"kind": "numpy", "values": 3}, "name": None}}  # fmt: skip
+    index = {"kind": "values", "values": {"kind": "numpy", "values": 3}, "name": None}
+    frame = {"$": "sparse_dataframe", "columns": ["a", "b"], "matrix": matrix, "index": index}
     model = {
         "$": "model",
         "id": 0,
@@ -102,7 +102,7 @@ def test_models_on_text_features_round_trip(
     words = ["space", "war", "love", "sci-fi", "drama"]
     texts = {
         item: " ".join(words[j] for j in range(5) if (item + j) % 3 == 0)
-        for item in data.item_ids.ids.tolist() + [10_001, 10_002]  # two cold items
+        for item in [*data.item_ids.ids.tolist(), 10_001, 10_002]  # two cold items
     }
     features = text_features(texts, ngram_range=(1, 2))
     for model in (ContentBased(item_features=features), HybridBook(item_features=features)):
