@@ -52,7 +52,7 @@ class Contender:
 
 
 def contenders(n_threads: int, include_peers: bool) -> list[Contender]:
-    ours = [Contender(a.name, "ours", a.create) for a in algorithms()]
+    ours = [Contender(a.name, "ours", a.create) for a in algorithms(optional=True)]
     available = peers(n_threads) if include_peers else []
     theirs = [Contender(p.name, "peer", p.model.clone) for p in available]
     return ours + theirs

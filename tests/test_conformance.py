@@ -8,8 +8,6 @@ suite stays fast.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import inspect
 
 import numpy as np
@@ -32,16 +30,13 @@ from recommender_systems import (
 from recommender_systems._params import _same
 from recommender_systems.hyperparameters import Bool, Float, Int, OneOf, Range, declared
 
-#: Modules of optional extras that define models: checked when their extra is installed.
-OPTIONAL_MODEL_MODULES = ("recommender_systems.neural",)
 SEED = 11
 
 
 def model_classes() -> dict[str, type[Recommender]]:
-    """Every concrete, public Recommender subclass the package defines, by name."""
-    for module in OPTIONAL_MODEL_MODULES:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(module)
+    """Every concrete, public Recommender subclass the package defines (with the
+    installed extras' models), by name."""
+    algorithms(optional=True)  # imports the installed extras' modules
     found: dict[str, type[Recommender]] = {}
     pending: list[type[Recommender]] = [Recommender]  # type: ignore[type-abstract]
     while pending:

@@ -1,4 +1,6 @@
-"""ContentBased and text_features: profiles, cold items, explanations, bad features."""
+"""ContentBased and text_features: profiles, cold items, explanations, bad features.
+
+The vectorizer options of text_features have their own tests in test_features.py."""
 
 from __future__ import annotations
 
@@ -165,14 +167,14 @@ def test_tfidf_rows_are_unit_length_with_smooth_idf() -> None:
 
 def test_count_and_binary_kinds() -> None:
     texts = pd.Series(["Sci-Fi sci-fi to-read", "to-read"], index=["x", "y"])
-    counts = dense_frame(text_features(texts, kind="count"))
+    counts = dense_frame(text_features(texts, method="count"))
     assert counts.to_dict("index") == {
         "x": {"sci-fi": 2.0, "to-read": 1.0},
         "y": {"sci-fi": 0.0, "to-read": 1.0},
     }
-    binary = dense_frame(text_features(texts, kind="binary"))
+    binary = dense_frame(text_features(texts, method="binary"))
     assert binary.loc["x"].to_numpy().tolist() == [1.0, 1.0]
-    assert text_features(texts, kind="count", lowercase=False).columns.tolist() == [
+    assert text_features(texts, method="count", lowercase=False).columns.tolist() == [
         "Sci-Fi",
         "sci-fi",
         "to-read",
@@ -188,7 +190,7 @@ def test_vocabulary_limits() -> None:
 
 def test_a_dataframe_of_text_and_missing_text() -> None:
     frame = pd.DataFrame({"item_id": [5, 6], "text": ["war peace", None]})
-    out = text_features(frame, kind="binary")
+    out = text_features(frame, method="binary")
     assert out.index.tolist() == [5, 6] and dense_frame(out).loc[6].sum() == 0
 
 
@@ -198,7 +200,7 @@ def test_a_dataframe_of_text_and_missing_text() -> None:
         (lambda: text_features(pd.DataFrame({"id": [1]})), DataError, "missing column 'item_id'"),
         (lambda: text_features({1: 3.5}), DataError, "expected text, received float"),  # type: ignore[dict-item]
         (lambda: text_features([1, 2]), DataError, "expected a DataFrame"),  # type: ignore[arg-type]
-        (lambda: text_features({1: "a"}, kind="lda"), ParameterError, "kind"),  # type: ignore[arg-type]
+        (lambda: text_features({1: "a"}, method="lda"), ParameterError, "method"),  # type: ignore[arg-type]
         (lambda: text_features({1: "a"}, min_df=0), ParameterError, "min_df"),
         (lambda: text_features({1: "a"}, max_df=0.0), ParameterError, "max_df"),
         (lambda: text_features({1: "a"}, token_pattern="("), DataError, "token_pattern"),

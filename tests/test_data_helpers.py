@@ -27,11 +27,20 @@ def test_holdout_per_user(synthetic: pd.DataFrame) -> None:
 
 
 def test_dense_and_sparse_matrices(tiny: pd.DataFrame) -> None:
-    dense = build_user_item_matrix(tiny)
-    assert dense.shape == (4, 5) and dense.loc["ann", 3] == 4.0 and dense.loc["dan", 2] == 0.0
+    dense = build_user_item_matrix(tiny)  # NaN where there is no rating, as the original
+    assert dense.shape == (4, 5) and dense.loc["ann", 3] == 4.0 and dense.isna().loc["dan", 2]
+    zeros = build_user_item_matrix(tiny, fill_value=0)
+    assert zeros.loc["dan", 2] == 0.0
     matrix, users, _items = build_sparse_user_item_matrix(tiny)
     assert matrix.shape == (4, 5) and users.tolist() == ["ann", "bob", "cat", "dan"]
-    assert np.array_equal(matrix.toarray(), dense.to_numpy())
+    assert np.array_equal(matrix.toarray(), zeros.to_numpy())
+    assert np.array_equal(np.isnan(dense.to_numpy()), matrix.toarray() == 0)
+
+
+def test_a_rating_of_zero_is_not_missing() -> None:
+    df = pd.DataFrame({"user_id": [1, 2], "item_id": [7, 8], "rating": [0.0, 2.0]})
+    dense = build_user_item_matrix(df)
+    assert dense.loc[1, 7] == 0.0 and dense.isna().loc[1, 8]
 
 
 def test_dense_matrix_refuses_huge_pivots(
@@ -46,4 +55,5 @@ def test_dense_matrix_refuses_huge_pivots(
 def test_densest_subset(tiny: pd.DataFrame) -> None:
     sub = densest_subset(tiny, n_users=2, n_items=2)
     assert set(sub["item_id"]) <= {1, 2}
-    assert set(sub["user_id"]) == {"ann", "bob"}  # ann has 2, then ties broken by lower id
+    # Ranked on the whole frame: ann has 3 rows, bob and cat 2 (ties to the lower id).
+    assert set(sub["user_id"]) == {"ann", "bob"}

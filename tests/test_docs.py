@@ -4,13 +4,16 @@ reference covers every command."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
+from recommender_systems import algorithms
 from recommender_systems.cli import build_parser
 from recommender_systems.cli.describe import describe
+from recommender_systems.registry import OPTIONAL
 from tests.conftest import requires_ml100k
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +39,8 @@ def test_python_examples_run_in_order(page: Path, capsys: pytest.CaptureFixture[
     assert blocks, f"{page.name} should have Python examples"
     namespace: dict[str, object] = {}
     for block in blocks:
+        if "recommender_systems.neural" in block and importlib.util.find_spec("torch") is None:
+            continue  # the neural extra is not installed
         exec(compile(block, str(page), "exec"), namespace)
     assert capsys.readouterr().out, f"{page.name}'s examples should print something"
 
@@ -54,4 +59,14 @@ def test_hyperparameter_reference_is_current() -> None:
     page = (ROOT / "docs" / "hyperparameters.md").read_text(encoding="utf-8")
     header, marker, _ = page.partition("## `")
     assert marker, "docs/hyperparameters.md lost its generated sections"
-    assert page == header + describe([]), "docs/hyperparameters.md is out of date"
+    installed = {a.name for a in algorithms(optional=True)}
+    # Sections of models whose extra is not installed here cannot be regenerated.
+    absent = {name for name in OPTIONAL if name not in installed}
+    kept = [
+        section
+        for section in page[len(header) :].split("\n## `")
+        if section.lstrip("#` ").split("`", 1)[0] not in absent
+    ]
+    assert header + "\n## `".join(kept) == header + describe([]), (
+        "docs/hyperparameters.md is out of date"
+    )

@@ -26,6 +26,7 @@ from recommender_systems import (
 from recommender_systems.books import hybrid_book_from_goodbooks
 from recommender_systems.datasets import load_goodbooks_10k
 from tests.datasets.conftest import BOOKS_HEADER
+from tests.toy_models import ToyHybrid
 
 
 @pytest.fixture(scope="module")
@@ -87,13 +88,17 @@ def test_fold_in_and_similar_items_follow_the_members(data: Interactions) -> Non
     item = data.item_ids.ids[0].item()
     assert item not in both.similar_items(item, n=5)
 
-    with_user_knn = HybridRecommender([ItemKNN(n_neighbors=10), UserKNN(n_neighbors=10)])
-    assert not with_user_knn.supports_fold_in  # known before fitting too
-    with_user_knn.fit(data)
+    # A member with neither (a custom model): the hybrid has neither.
+    with_toy = HybridRecommender([ItemKNN(n_neighbors=10), ToyHybrid()])
+    assert not with_toy.supports_fold_in  # known before fitting too
+    with_toy.fit(data)
     with pytest.raises(NotSupportedError):
-        with_user_knn.recommend_from_history(history)
+        with_toy.recommend_from_history(history)
     with pytest.raises(NotSupportedError):
-        with_user_knn.similar_items(item)
+        with_toy.similar_items(item)
+    # MostPopular folds in but has no item similarities.
+    with_popular = HybridRecommender([ItemKNN(n_neighbors=10), MostPopular()]).fit(data)
+    assert with_popular.supports_fold_in and not with_popular.supports_similar_items
 
 
 def test_default_construction_works(data: Interactions) -> None:

@@ -24,7 +24,7 @@ import uvicorn
 
 from recommender_systems import MeanRating, MostPopular, Recommender, read_info
 from recommender_systems.serving import Settings, create_app
-from tests.toy_models import RandomFactors, SlowModel
+from tests.toy_models import RandomFactors, SlowModel, ToyHybrid
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "a-test-admin-token-0123456789"
@@ -231,7 +231,8 @@ def test_bad_requests_get_a_4xx_with_a_json_error(
 
 
 def test_models_without_fold_in_or_similarities_say_so(tmp_path: Path, tiny: pd.DataFrame) -> None:
-    with serving(Settings(MostPopular().fit(tiny).save(tmp_path / "p"))) as c:
+    # Every built-in model folds in: a custom model without fold-in or similarities.
+    with serving(Settings(ToyHybrid().fit(tiny).save(tmp_path / "p"))) as c:
         response = c.post("/recommend/history", json={"items": [1, 2]})
         assert response.status_code == 422 and response.json()["error"] == "not_supported"
         response = c.get("/similar", params={"item_id": 1})

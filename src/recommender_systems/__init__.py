@@ -13,13 +13,13 @@ Example:
 
 from importlib.metadata import PackageNotFoundError, version
 
-from recommender_systems import datasets, metrics, split
+from recommender_systems import datasets, features, metrics, split
 from recommender_systems.als import ALS
 from recommender_systems.auto import AutoRecommender
 from recommender_systems.base import Recommender
 from recommender_systems.baselines import MeanRating, MostPopular
 from recommender_systems.bpr import BPR
-from recommender_systems.content import ContentBased, text_features
+from recommender_systems.content import ContentBased
 from recommender_systems.data import (
     build_sparse_user_item_matrix,
     build_user_item_matrix,
@@ -41,6 +41,7 @@ from recommender_systems.errors import (
     UnknownUserError,
 )
 from recommender_systems.evaluation import Evaluation, evaluate
+from recommender_systems.features import text_features
 from recommender_systems.hybrid import HybridBook, HybridRecommender
 from recommender_systems.idmap import IdMap
 from recommender_systems.interactions import Interactions
@@ -48,12 +49,15 @@ from recommender_systems.kernels import backend as kernel_backend
 from recommender_systems.matrix_factorization import MatrixFactorization
 from recommender_systems.metrics import (
     average_precision_at_k,
+    catalog_coverage,
     hit_rate_at_k,
     map_at_k,
+    mean_average_precision,
     mrr_at_k,
     ndcg_at_k,
     precision_at_k,
     recall_at_k,
+    serendipity_at_k,
 )
 from recommender_systems.neighborhood import ItemKNN, RP3beta, UserKNN
 from recommender_systems.persistence import load, read_info, save
@@ -107,10 +111,12 @@ __all__ = [
     "average_precision_at_k",
     "build_sparse_user_item_matrix",
     "build_user_item_matrix",
+    "catalog_coverage",
     "create",
     "datasets",
     "densest_subset",
     "evaluate",
+    "features",
     "generate_interactions",
     "get_algorithm",
     "hit_rate_at_k",
@@ -119,6 +125,7 @@ __all__ = [
     "load",
     "load_movielens_100k",
     "map_at_k",
+    "mean_average_precision",
     "metrics",
     "mrr_at_k",
     "ndcg_at_k",
@@ -126,6 +133,7 @@ __all__ = [
     "read_info",
     "recall_at_k",
     "save",
+    "serendipity_at_k",
     "show_progress",
     "split",
     "split_ratings",

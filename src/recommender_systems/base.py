@@ -78,6 +78,7 @@ class Recommender(Estimator, abc.ABC):
     _training: Training | None = None
 
     # ----------------------------------------------------------------- fitting
+    @renamed_keywords(ratings="data")
     def fit(
         self,
         data: Any,
@@ -92,8 +93,8 @@ class Recommender(Estimator, abc.ABC):
         """Trains on ``data``: :class:`Interactions`, a table (pandas or polars
         DataFrame, Arrow table, dict of columns) with ``user_id``, ``item_id``
         [, ``rating``, ``timestamp``] columns, a SciPy sparse matrix, or a path to a
-        CSV/Parquet file. ``user_col=`` and the other ``*_col`` arguments name
-        columns called otherwise.
+        CSV/Parquet file (``ratings=`` is the original library's name for it).
+        ``user_col=`` and the other ``*_col`` arguments name columns called otherwise.
 
         Hyperparameters are validated first (:class:`~recommender_systems.errors.ParameterError`).
         Iterative models show a progress bar when ``progress`` is true (default: as
@@ -232,6 +233,7 @@ class Recommender(Estimator, abc.ABC):
         return 0
 
     # ---------------------------------------------------------- recommending
+    @renamed_keywords(user_id="user")
     def recommend(
         self,
         user: Any,
@@ -242,8 +244,9 @@ class Recommender(Estimator, abc.ABC):
         exclude: Iterable[Any] | None = None,
         unknown: UnknownUsers | None = None,
     ) -> list[Any]:
-        """The top ``n`` item ids for ``user``, best first. A user unseen in training
-        gets what ``unknown`` says, by default the model's :attr:`unknown_users`.
+        """The top ``n`` item ids for ``user``, best first (``user_id=`` is the original
+        library's name for ``user``). A user unseen in training gets what ``unknown``
+        says, by default the model's :attr:`unknown_users`.
 
         Example:
             >>> import pandas as pd

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from recommender_systems.base import Recommender
 from recommender_systems.hyperparameters import Int, declare
@@ -12,7 +13,8 @@ from recommender_systems.state import Array, declare_state
 
 
 class _SameForEveryone(Recommender):
-    """One score vector for all users; it is also the fallback for unknown users."""
+    """One score vector for all users; it is also the fallback for unknown users and
+    what a new user gets from fold-in (minus their history, with ``exclude_seen``)."""
 
     unknown_users = "popular"
     personalised = False
@@ -24,6 +26,9 @@ class _SameForEveryone(Recommender):
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.item_scores_, (users.size, self.item_scores_.size))
+
+    def _scores_for_history(self, history: sp.csr_matrix) -> np.ndarray:
+        return np.broadcast_to(self.item_scores_, (history.shape[0], self.item_scores_.size))
 
     def _fallback_scores(self) -> np.ndarray:
         return self.item_scores_

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 
 from recommender_systems._validation import check_random_state
 from recommender_systems.errors import ParameterError
@@ -13,6 +15,7 @@ from recommender_systems.interactions import Interactions
 from recommender_systems.kernels.bpr import bpr_epoch
 from recommender_systems.matrix_factorization import MatrixFactorization, initial_factors
 from recommender_systems.registry import register
+from recommender_systems.sampling import owned_keys, uniform_negatives
 from recommender_systems.state import Array, declare_state
 
 __all__ = ["BPR"]
@@ -42,6 +45,11 @@ class BPR(MatrixFactorization):
     The defaults were chosen on validation splits carved out of MovieLens 100k
     training data (docs/decisions/0007-factor-model-defaults.md). ``fit(callback=...)``
     reports each epoch's mean loss.
+
+    Fold-in learns a new user's vector by the same SGD steps against the frozen
+    item factors (and biases), starting from zero, for :attr:`fold_in_epochs` passes
+    over the history with negatives drawn from a fixed seed (``random_state`` when
+    it is an integer, else 0): the same history always gives the same list.
 
     Example:
         >>> from recommender_systems import generate_interactions
@@ -76,6 +84,9 @@ class BPR(MatrixFactorization):
         item_biases_=Array("float32", ("n_items",), optional=True),
     )
     item_biases_: np.ndarray | None
+
+    #: Passes over a new user's history in fold-in.
+    fold_in_epochs: ClassVar[int] = 40
 
     def __init__(
         self,
@@ -125,3 +136,41 @@ class BPR(MatrixFactorization):
                     f"received {learning_rate} (the loss became {epoch.loss} in epoch "
                     f"{epoch.number})"
                 )
+
+    # ----------------------------------------------------------------- fold-in
+    def _scores_for_history(self, history: sp.csr_matrix) -> np.ndarray:
+        return self._scores_for_vectors(self._fold_in(history))
+
+    def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
+        """Factors of new users (rows of ``history``) by SGD on the BPR loss with the
+        item side frozen. All users step in lockstep, one positive each per step."""
+        seed = self.random_state if isinstance(self.random_state, int) else 0
+        rng = np.random.default_rng(seed)
+        items = self.item_factors_.astype(np.float64)
+        n_items = items.shape[0]
+        bias = (
+            np.zeros(n_items) if self.item_biases_ is None else self.item_biases_.astype(np.float64)
+        )
+        learning_rate, reg = float(self.learning_rate), float(self.regularization)
+        lengths = np.diff(history.indptr)
+        # A user who has every item has no negative to learn from: they stay at zero.
+        lengths = np.where(lengths < n_items, lengths, 0)
+        starts = history.indptr[:-1]
+        rows, owned = owned_keys(history)
+        vectors = np.zeros((history.shape[0], items.shape[1]))
+        for _ in range(self.fold_in_epochs):
+            # Each user's positives in a new random order, and a negative for each.
+            order = np.lexsort((rng.random(rows.size), rows))
+            positives = history.indices[order]
+            negatives = uniform_negatives(rng, rows, owned, n_items)
+            for step in range(int(lengths.max(initial=0))):
+                users = np.flatnonzero(lengths > step)
+                at = starts[users] + step
+                difference = items[positives[at]] - items[negatives[at]]
+                margin = (vectors[users] * difference).sum(axis=1)
+                margin += bias[positives[at]] - bias[negatives[at]]
+                weight = 1.0 / (1.0 + np.exp(np.clip(margin, -50.0, 50.0)))  # sigmoid(-margin)
+                vectors[users] += learning_rate * (
+                    weight[:, None] * difference - reg * vectors[users]
+                )
+        return vectors.astype(np.float32)

@@ -4,11 +4,12 @@
 features of the items they have (their *profile*) and ranks items by the cosine
 similarity of their features to it, so items nobody has interacted with yet
 ("cold" items) can be recommended as soon as they have features.
-:func:`text_features` turns item text (descriptions, tags, genres) into TF-IDF,
-count or binary word features.
+:func:`recommender_systems.features.text_features` turns item text
+(descriptions, tags, genres) into TF-IDF, count or binary word features.
 
 Example:
     >>> import pandas as pd
+    >>> from recommender_systems.features import text_features
     >>> features = text_features(pd.DataFrame({
     ...     "item_id": [1, 2, 3, 4],
     ...     "text": ["space opera", "space western", "romance", "space opera saga"]}))
@@ -22,35 +23,30 @@ Example:
 
 from __future__ import annotations
 
-import re
-from collections import Counter
+import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from recommender_systems import query
-from recommender_systems._validation import (
-    check_bool,
-    check_choice,
-    check_float,
-    check_positive_int,
-)
+from recommender_systems._validation import check_positive_int
 from recommender_systems.base import Recommender
 from recommender_systems.errors import DataError
+from recommender_systems.features import DEFAULT_TOKEN_PATTERN, Method
+from recommender_systems.features import text_features as _text_features
 from recommender_systems.hyperparameters import Custom, declare
 from recommender_systems.idmap import normalize_ids
 from recommender_systems.interactions import ITEM_COL, Interactions
 from recommender_systems.registry import register
 from recommender_systems.state import Array, Sparse, declare_state
-from recommender_systems.weighting import binarize, normalize_rows, row_norms, tfidf_weight
+from recommender_systems.weighting import normalize_rows, row_norms
 
-FeatureKind = Literal["tfidf", "count", "binary"]
-
-#: Words, keeping inner hyphens and apostrophes: "sci-fi", "to-read", "don't".
-DEFAULT_TOKEN_PATTERN = r"(?u)\w+(?:[-']\w+)*"
+#: Former name of :data:`recommender_systems.features.Method`.
+FeatureKind = Method
+__all__ = ["DEFAULT_TOKEN_PATTERN", "ContentBased", "parse_item_features", "text_features"]
 
 
 def _check_features(value: Any, name: str) -> Any:
@@ -73,10 +69,11 @@ class ContentBased(Recommender):
 
     Args:
         item_features: a DataFrame indexed by item id (or with an ``item_id``
-            column) with one numeric feature per column; sparse columns (as made by
-            :func:`text_features`) stay sparse. ``None`` describes each item by the
-            users who interacted with it (a collaborative stand-in, so that the
-            model works without side information).
+            column) with one numeric feature per column; sparse columns (as made
+            by :func:`~recommender_systems.features.text_features`) stay sparse.
+            ``None`` describes each item by the users who interacted with it (a
+            collaborative stand-in, so that the model works without side
+            information).
 
     Documented behaviours:
 
@@ -269,114 +266,15 @@ def parse_item_features(frame: Any) -> tuple[np.ndarray, sp.csr_matrix, np.ndarr
 def text_features(
     items: pd.DataFrame | pd.Series | Mapping[Any, str],
     *,
-    kind: FeatureKind = "tfidf",
-    text_col: str = "text",
-    item_col: str = ITEM_COL,
-    min_df: int = 1,
-    max_df: float = 1.0,
-    max_features: int | None = None,
-    lowercase: bool = True,
-    token_pattern: str = DEFAULT_TOKEN_PATTERN,
+    kind: Method = "tfidf",
+    **options: Any,
 ) -> pd.DataFrame:
-    """Word features of item text, for :class:`ContentBased`: a DataFrame indexed by
-    ``item_id`` with one sparse column per word (sorted).
-
-    Args:
-        items: a DataFrame with ``item_col`` and ``text_col`` columns, a Series of text
-            indexed by item id, or a mapping ``{item_id: text}``. Missing text counts
-            as empty (the item gets an all-zero row).
-        kind: ``"tfidf"`` (counts times the smooth ``ln((1 + n) / (1 + df)) + 1``,
-            rows scaled to unit length), ``"count"`` (raw counts) or ``"binary"``
-            (1 where the word occurs).
-        min_df: keep words found in at least this many items.
-        max_df: drop words found in more than this share of the items.
-        max_features: keep only the most frequent words (ties: alphabetical order).
-        lowercase: lower-case the text first.
-        token_pattern: a regular expression for a word (default: letters and digits
-            with inner hyphens and apostrophes, so tags like ``sci-fi`` stay whole).
-
-    Example:
-        >>> frame = text_features({10: "Fantasy fantasy magic", 11: "magic"}, kind="count")
-        >>> frame.sparse.to_dense().to_dict("index")
-        {10: {'fantasy': 2.0, 'magic': 1.0}, 11: {'fantasy': 0.0, 'magic': 1.0}}
-    """
-    check_choice(kind, "kind", ("tfidf", "count", "binary"))
-    min_df = check_positive_int(min_df, "min_df")
-    max_df = check_float(max_df, "max_df", minimum=0.0, maximum=1.0, exclusive_minimum=True)
-    if max_features is not None:
-        max_features = check_positive_int(max_features, "max_features")
-    lowercase = check_bool(lowercase, "lowercase")
-    try:
-        pattern = re.compile(token_pattern)
-    except (re.error, TypeError) as exc:
-        raise DataError(f"token_pattern: expected a regular expression, received {exc}") from exc
-
-    ids, texts = _texts(items, text_col, item_col)
-    counts = [Counter(pattern.findall(t.lower() if lowercase else t)) for t in texts]
-    df: Counter[str] = Counter()
-    totals: Counter[str] = Counter()
-    for doc in counts:
-        df.update(doc.keys())
-        totals.update(doc)
-    limit = max_df * len(texts)
-    vocabulary = [w for w, n in df.items() if n >= min_df and n <= limit]
-    if max_features is not None and len(vocabulary) > max_features:
-        vocabulary = sorted(vocabulary, key=lambda w: (-totals[w], w))[:max_features]
-    vocabulary.sort()
-    column = {word: j for j, word in enumerate(vocabulary)}
-
-    indptr = [0]
-    indices: list[int] = []
-    values: list[float] = []
-    for doc in counts:
-        kept = sorted((column[w], n) for w, n in doc.items() if w in column)
-        indices.extend(j for j, _ in kept)
-        values.extend(float(n) for _, n in kept)
-        indptr.append(len(indices))
-    matrix = sp.csr_matrix(
-        (np.array(values, dtype=np.float32), np.array(indices, dtype=np.int32), indptr),
-        shape=(len(texts), len(vocabulary)),
+    """Deprecated location: use :func:`recommender_systems.features.text_features`
+    (where ``kind=`` is called ``method=``); same arguments, same result."""
+    warnings.warn(
+        "recommender_systems.content.text_features is deprecated, use "
+        "recommender_systems.features.text_features (keyword 'kind' is now 'method')",
+        DeprecationWarning,
+        stacklevel=2,
     )
-    if kind == "binary":
-        matrix = binarize(matrix)
-    elif kind == "tfidf":
-        matrix = normalize_rows(tfidf_weight(matrix), "l2")
-    frame: pd.DataFrame = cast(Any, pd.DataFrame).sparse.from_spmatrix(
-        matrix, index=pd.Index(ids, name=ITEM_COL), columns=vocabulary
-    )
-    return frame
-
-
-def _texts(
-    items: pd.DataFrame | pd.Series | Mapping[Any, str], text_col: str, item_col: str
-) -> tuple[np.ndarray, list[str]]:
-    if isinstance(items, pd.DataFrame):
-        for col in (item_col, text_col):
-            if col not in items.columns:
-                raise DataError(
-                    f"items: missing column {col!r}; expected {item_col!r} and {text_col!r}, "
-                    f"received {[str(c) for c in items.columns]}"
-                )
-        raw_ids, raw_texts = items[item_col].to_numpy(), items[text_col].tolist()
-    elif isinstance(items, pd.Series):
-        raw_ids, raw_texts = items.index.to_numpy(), items.tolist()
-    elif isinstance(items, Mapping):
-        raw_ids, raw_texts = np.array(list(items.keys())), list(items.values())
-    else:
-        raise DataError(
-            "items: expected a DataFrame, a Series or a mapping of item id to text, "
-            f"received {type(items).__name__}"
-        )
-    ids = normalize_ids(raw_ids, item_col)
-    texts = []
-    for position, text in enumerate(raw_texts):
-        if text is None or (isinstance(text, float) and np.isnan(text)):
-            texts.append("")
-        elif isinstance(text, str):
-            texts.append(text)
-        else:
-            raise DataError(
-                f"items: expected text, received {type(text).__name__} {text!r} for item "
-                f"{ids[position].item()!r}"
-            )
-    return ids, texts
+    return _text_features(items, method=kind, **options)

@@ -53,10 +53,10 @@ def _rank_metric(metric: m.RankMetric) -> Callable[[_Lists], np.ndarray]:
 #: Metrics with one value per user (averaged over the users evaluated).
 PER_USER_METRICS: dict[str, Callable[[_Lists], np.ndarray]] = {
     **{name: _rank_metric(metric) for name, metric in m.RANK_METRICS.items()},
-    "novelty": lambda lists: m.novelty(
+    "novelty": lambda lists: m.per_user_novelty(
         lists.indices, lists.model.item_popularity_, len(lists.model.user_ids_)
     ),
-    "diversity": lambda lists: m.intra_list_diversity(lists.indices, lists.model.user_items_.T),
+    "diversity": lambda lists: m.per_user_diversity(lists.indices, lists.model.user_items_.T),
     "serendipity": _serendipity,
 }
 #: Metrics of all the lists together, from the model and every list's item indices.

@@ -19,18 +19,29 @@ predicted list counts as a hit only once.
 Beyond accuracy (see each function): catalogue coverage, intra-list diversity,
 novelty and serendipity.
 
-The list-based forms of the original library keep working::
+The list-based forms of the original library keep working: one user's list, or
+lists of lists (one per user) for the mean over users::
 
     >>> precision_at_k([1, 2, 3], [2, 3, 9], k=3)
     0.6666666666666666
     >>> ndcg_at_k([[1, 2], [5, 6]], [[2], [5]], k=2)  # several users: the mean
     0.8154648767857288
+    >>> mean_average_precision([[1, 2], [5, 6]], [[2], [5]], k=2)
+    0.75
+    >>> catalog_coverage([[1, 2], [2, 3]], catalog=[1, 2, 3, 4], k=2)
+    0.75
+    >>> novelty([[1, 2]], {1: 0.5, 2: 0.25}, k=2)  # mean of -log2 p
+    1.5
+    >>> intra_list_diversity([[1, 2, 3]], lambda a, b: 1.0 if a + b == 3 else 0.0, k=3)
+    0.6666666666666667
+    >>> serendipity_at_k([[1, 2, 3]], [[2, 3]], expected=[1, 2], k=3)
+    0.3333333333333333
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -102,7 +113,9 @@ def coverage(item_indices: np.ndarray, n_items: int) -> float:
     return float(np.unique(item_indices[item_indices >= 0]).size / n_items)
 
 
-def novelty(item_indices: np.ndarray, item_popularity: np.ndarray, n_users: int) -> np.ndarray:
+def per_user_novelty(
+    item_indices: np.ndarray, item_popularity: np.ndarray, n_users: int
+) -> np.ndarray:
     """Per-user mean self-information ``log2(n_users / popularity)`` of the recommended
     items, popularity being the number of training users of the item (at least 1)."""
     valid = item_indices >= 0
@@ -113,7 +126,7 @@ def novelty(item_indices: np.ndarray, item_popularity: np.ndarray, n_users: int)
     )
 
 
-def intra_list_diversity(item_indices: np.ndarray, item_vectors: Any) -> np.ndarray:
+def per_user_diversity(item_indices: np.ndarray, item_vectors: Any) -> np.ndarray:
     """Per-user mean pairwise cosine distance ``1 - cos(v_i, v_j)`` between the
     recommended items' vectors (rows of ``item_vectors``, dense or sparse).
 
@@ -256,3 +269,124 @@ def mrr_at_k(predicted: Any, actual: Any, k: int = 10) -> float:
 def hit_rate_at_k(predicted: Any, actual: Any, k: int = 10) -> float:
     """1.0 if the top k holds a relevant item, or the share of users for whom it does."""
     return _list_metric(hit_rate, predicted, actual, k)
+
+
+def mean_average_precision(predicted: Any, actual: Any, k: int = 10) -> float:
+    """MAP@k: the mean over users of AP@k (the original library's name for
+    :func:`map_at_k`)."""
+    return _list_metric(average_precision, predicted, actual, k)
+
+
+# ------------------------------------------------ beyond accuracy, list forms
+def _user_lists(name: str, values: Any) -> list[list[Any]]:
+    """One list per user from a list (one user) or a list of lists."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise DataError(f"{name}: expected a list of item ids, received {type(values).__name__}")
+    values = list(values)
+    if _is_nested(values):
+        return [list(v) for v in values]
+    return [values]
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else 0.0
+
+
+def catalog_coverage(predicted: Any, catalog: Iterable[Any], k: int = 10) -> float:
+    """The share of ``catalog`` found in the top ``k`` of at least one predicted list
+    (items outside the catalogue are ignored)."""
+    k = check_positive_int(k, "k")
+    items = set(catalog)
+    if not items:
+        raise DataError("catalog: expected at least one item, received none")
+    shown = {item for top in _user_lists("predicted", predicted) for item in top[:k]}
+    return len(shown & items) / len(items)
+
+
+def serendipity_at_k(predicted: Any, actual: Any, expected: Any, k: int = 10) -> float:
+    """The share of the top ``k`` that is relevant (in ``actual``) and unexpected (not
+    in ``expected``, e.g. what a popularity recommender shows), averaged over users.
+
+    ``expected`` is one list for every user, or one list per user.
+    """
+    k = check_positive_int(k, "k")
+    tops, relevant = _user_lists("predicted", predicted), _user_lists("actual", actual)
+    if len(tops) != len(relevant):
+        raise DataError(
+            "predicted, actual: expected one list per user in each (same length), "
+            f"received {len(tops)} predicted and {len(relevant)} actual lists"
+        )
+    expected_lists = _user_lists("expected", expected)
+    if len(expected_lists) == 1:
+        expected_lists = expected_lists * len(tops)
+    elif len(expected_lists) != len(tops):
+        raise DataError(
+            f"expected: expected one list for all users or one per user ({len(tops)}), "
+            f"received {len(expected_lists)}"
+        )
+    values = []
+    for top, rel, exp in zip(tops, relevant, expected_lists, strict=True):
+        surprising = set(rel) - set(exp)
+        values.append(len(set(top[:k]) & surprising) / k)
+    return _mean(values)
+
+
+@overload
+def intra_list_diversity(
+    predicted: Any, similarity: Callable[[Any, Any], float], k: int = ...
+) -> float: ...
+@overload
+def intra_list_diversity(predicted: np.ndarray, similarity: Any) -> np.ndarray: ...
+def intra_list_diversity(predicted: Any, similarity: Any, k: int = 10) -> Any:
+    """Mean pairwise dissimilarity ``1 - similarity(a, b)`` within each top ``k``
+    (0 for lists of fewer than two items), averaged over users.
+
+    ``similarity`` is a function of two item ids. Given a matrix of item indices and
+    item vectors instead, returns :func:`per_user_diversity` (cosine distances).
+    """
+    if not callable(similarity):
+        return per_user_diversity(predicted, similarity)
+    k = check_positive_int(k, "k")
+    values = []
+    for top in _user_lists("predicted", predicted):
+        items = list(dict.fromkeys(top[:k]))
+        pairs = [(a, b) for i, a in enumerate(items) for b in items[i + 1 :]]
+        if not pairs:
+            values.append(0.0)
+            continue
+        values.append(1.0 - float(np.mean([float(similarity(a, b)) for a, b in pairs])))
+    return _mean(values)
+
+
+@overload
+def novelty(predicted: Any, item_popularity: Mapping[Any, float], k: int = ...) -> float: ...
+@overload
+def novelty(predicted: np.ndarray, item_popularity: np.ndarray, k: int) -> np.ndarray: ...
+def novelty(predicted: Any, item_popularity: Any, k: int = 10) -> Any:
+    """Mean self-information ``-log2 p`` of the items in each top ``k``, averaged over
+    users, where ``item_popularity`` maps each item to its popularity share ``p`` in
+    (0, 1] (e.g. the share of users who have it).
+
+    Given a matrix of item indices, an array of popularity counts and the number of
+    users instead, returns :func:`per_user_novelty`.
+    """
+    if not isinstance(item_popularity, Mapping):
+        return per_user_novelty(predicted, item_popularity, k)
+    k = check_positive_int(k, "k")
+    values = []
+    for top in _user_lists("predicted", predicted):
+        information = []
+        for item in top[:k]:
+            share = item_popularity.get(item)
+            if share is None:
+                raise DataError(
+                    f"item_popularity: expected a share for every item, none for {item!r}"
+                )
+            share = float(share)
+            if not 0.0 < share <= 1.0:
+                raise DataError(
+                    f"item_popularity: expected shares in (0, 1], received {share} for {item!r}"
+                )
+            information.append(-np.log2(share))
+        values.append(float(np.mean(information)) if information else 0.0)
+    return _mean(values)

@@ -107,6 +107,8 @@ class ProductOperands:
     left: sp.csr_matrix
     right: sp.csr_matrix
     options: dict[str, Any]
+    #: Whether row ``i`` of ``left`` is row ``i`` of ``right.T`` (never its own neighbour).
+    itself: bool = True
 
     def rows(self, start: int, stop: int) -> ProductOperands:
         """These operands restricted to rows ``start..stop`` of ``left``, other rows
@@ -119,12 +121,18 @@ class ProductOperands:
         block = sp.csr_matrix(
             (self.left.data[lo:hi], self.left.indices[lo:hi], kept), shape=self.left.shape
         )
-        return ProductOperands(block, self.right, self.options)
+        return ProductOperands(block, self.right, self.options, self.itself)
 
     def top_k(self, k: int, n_threads: int = 0) -> sp.csr_matrix:
-        """The ``k`` best entries of each row of ``left @ right``, never the diagonal."""
+        """The ``k`` best entries of each row of ``left @ right``, never the diagonal
+        when the rows are compared with themselves."""
         return sparse_topk_product(
-            self.left, self.right, k, exclude_diagonal=True, n_threads=n_threads, **self.options
+            self.left,
+            self.right,
+            k,
+            exclude_diagonal=self.itself,
+            n_threads=n_threads,
+            **self.options,
         )
 
 
@@ -132,27 +140,43 @@ def similarity_operands(
     rows: sp.csr_matrix,
     similarity: Similarity,
     *,
+    queries: sp.csr_matrix | None = None,
     shrink: float = 0.0,
     bm25_k1: float = BM25_K1,
     bm25_b: float = BM25_B,
 ) -> ProductOperands:
-    """The weighted rows, their transpose and norms that :func:`neighbours` multiplies."""
+    """The weighted rows, their transpose and norms that :func:`neighbours` multiplies;
+    with ``queries``, the left operand is the queries, weighed with the statistics
+    of ``rows``."""
+    itself = queries is None
+    asked = rows if queries is None else queries
     if similarity == "bm25":
         weighted = bm25_weight(rows, bm25_k1, bm25_b)
-        return ProductOperands(weighted, weighted.T.tocsr(), {})
+        left = weighted if itself else bm25_weight(asked, bm25_k1, bm25_b, reference=rows)
+        return ProductOperands(left, weighted.T.tocsr(), {}, itself)
     if similarity == "jaccard":
         weighted = binarize(rows)
+        left = weighted if itself else binarize(asked)
         norms = np.diff(weighted.indptr).astype(np.float32)
+        left_norms = norms if itself else np.diff(left.indptr).astype(np.float32)
     else:
-        weighted = tfidf_weight(rows) if similarity == "tfidf" else rows
+        tfidf = similarity == "tfidf"
+        weighted = tfidf_weight(rows) if tfidf else rows
+        if itself:
+            left = weighted
+        elif tfidf:
+            left = tfidf_weight(asked, reference=rows)
+        else:
+            left = asked
         norms = row_norms(weighted)
+        left_norms = norms if itself else row_norms(left)
     options = {
         "measure": "jaccard" if similarity == "jaccard" else "cosine",
-        "row_norms": norms,
+        "row_norms": left_norms,
         "col_norms": norms,
         "shrink": shrink,
     }
-    return ProductOperands(weighted, weighted.T.tocsr(), options)
+    return ProductOperands(left, weighted.T.tocsr(), options, itself)
 
 
 def strongest_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
@@ -203,6 +227,7 @@ def neighbours(
     n_neighbors: int,
     similarity: Similarity,
     *,
+    queries: sp.csr_matrix | None = None,
     shrink: float = 0.0,
     bm25_k1: float = BM25_K1,
     bm25_b: float = BM25_B,
@@ -217,9 +242,13 @@ def neighbours(
     - ``"jaccard"``: ``|x & y| / (|x | y| + shrink)`` on the sets of non-zeros.
 
     Returns an ``n x n`` float32 CSR with at most ``n_neighbors`` entries per row, never the
-    row itself, never an exact zero.
+    row itself, never an exact zero. With ``queries`` (new rows over the same columns),
+    returns instead each query's ``n_neighbors`` most similar rows of ``rows``
+    (``len(queries) x n``), the queries weighed with the statistics of ``rows``.
     """
-    operands = similarity_operands(rows, similarity, shrink=shrink, bm25_k1=bm25_k1, bm25_b=bm25_b)
+    operands = similarity_operands(
+        rows, similarity, queries=queries, shrink=shrink, bm25_k1=bm25_k1, bm25_b=bm25_b
+    )
     return operands.top_k(n_neighbors, n_threads)
 
 
@@ -283,25 +312,34 @@ class KNNModel(UsesValues, Recommender):
                 f"with similarity='bm25' expected 0, received {self.shrink!r}"
             )
 
-    def _operands(self, rows: sp.csr_matrix) -> ProductOperands:
-        """:func:`similarity_operands` of ``rows`` with the model's hyperparameters."""
+    def _operands(
+        self, rows: sp.csr_matrix, queries: sp.csr_matrix | None = None
+    ) -> ProductOperands:
+        """:func:`similarity_operands` of ``rows`` (or of ``queries`` among ``rows``)
+        with the model's hyperparameters."""
         if self.similarity == "bm25":
-            require_non_negative(
-                rows.data,
-                f"{type(self).__name__}(similarity='bm25')",
-                "BM25 weighs counts; use similarity='cosine' for signed ratings",
-            )
+            for operand in (rows, queries):
+                if operand is not None:
+                    require_non_negative(
+                        operand.data,
+                        f"{type(self).__name__}(similarity='bm25')",
+                        "BM25 weighs counts; use similarity='cosine' for signed ratings",
+                    )
         return similarity_operands(
             rows,
             self.similarity,
+            queries=queries,
             shrink=float(self.shrink),
             bm25_k1=float(self.bm25_k1),
             bm25_b=float(self.bm25_b),
         )
 
-    def _neighbours(self, rows: sp.csr_matrix) -> sp.csr_matrix:
-        """:func:`neighbours` of ``rows`` with the model's hyperparameters."""
-        return self._operands(rows).top_k(int(self.n_neighbors), int(self.n_threads))
+    def _neighbours(
+        self, rows: sp.csr_matrix, queries: sp.csr_matrix | None = None
+    ) -> sp.csr_matrix:
+        """:func:`neighbours` of ``rows`` (or of ``queries`` among ``rows``) with the
+        model's hyperparameters."""
+        return self._operands(rows, queries).top_k(int(self.n_neighbors), int(self.n_threads))
 
 
 @register("item-knn", family="neighborhood", summary="Item-item k-nearest neighbours")
@@ -376,6 +414,10 @@ class UserKNN(KNNModel):
     users x users similarity is never materialised. Hyperparameters as for
     :class:`ItemKNN` (users are compared by their items), without ``normalize``.
 
+    Fold-in compares a new user's history with every training user, the same way,
+    and scores by the ``n_neighbors`` most similar. ``similar_items`` ranks items by
+    the cosine of their columns in the training matrix (the users who have them).
+
     Example:
         >>> import pandas as pd
         >>> df = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [7, 8, 7, 9, 7]})
@@ -421,12 +463,28 @@ class UserKNN(KNNModel):
         self.user_weights_ = self._fit_weights(data.matrix)
         self.neighbours_ = self._neighbours(self.user_weights_)  # users described by items
 
+    def _user_weights(self) -> sp.csr_matrix:
+        weights = getattr(self, "user_weights_", None)
+        # A model file saved before values were weighed has none.
+        return self.user_items_ if weights is None else weights
+
     def _scores(self, users: np.ndarray) -> np.ndarray:
         # Items none of the neighbours has are not recommended (-inf).
-        weights = getattr(self, "user_weights_", None)
-        if weights is None:  # a model file saved before values were weighed
-            weights = self.user_items_
-        return stored_or_never(self.neighbours_[users] @ weights)
+        return stored_or_never(self.neighbours_[users] @ self._user_weights())
+
+    def _scores_for_history(self, history: sp.csr_matrix) -> np.ndarray:
+        weights = self._user_weights()
+        found = self._neighbours(weights, queries=self._weights(sp.csr_matrix(history)))
+        return stored_or_never(found @ weights)
+
+    def _item_similarity(self, items: np.ndarray) -> np.ndarray:
+        columns = self._user_weights().T.tocsr()
+        norms = row_norms(columns)
+        dots = (columns[items] @ columns.T).toarray()
+        scale = np.outer(norms[items], norms)
+        # Items no user shares with the query item are not similar at all.
+        never = np.full(dots.shape, -np.inf, dtype=np.float32)
+        return np.divide(dots, scale, out=never, where=(scale > 0) & (dots != 0))
 
 
 @register("rp3beta", family="neighborhood", summary="Random-walk item similarity (RP3beta)")

@@ -5,7 +5,7 @@ decides whether a tqdm bar is shown and who hears about each epoch. Bars are off
 default; :func:`show_progress` turns them on for a block of code (the ``recsys``
 command does this for ``fit``).
 
-Example:
+Examples:
     >>> seen = []
     >>> training = Training(progress=False, callback=seen.append)
     >>> for epoch in training.epochs(2, "demo"):

@@ -51,6 +51,7 @@ __all__ = [
     "Number",
     "Record",
     "Sparse",
+    "Stack",
     "StateDeclaration",
     "StateMismatch",
     "Text",
@@ -221,6 +222,50 @@ class Text(Kind):
             raise StateMismatch(
                 f"{where}: expected one of {', '.join(map(repr, self.options))}, received {value!r}"
             )
+
+
+@dataclass(frozen=True)
+class Stack(Kind):
+    """A non-empty list of finite ``ndim``-dimensional arrays of ``dtype``, such as
+    a network's layer weights. ``first`` / ``last`` are the shapes of the first and
+    last arrays; ``chained`` says each matrix's columns are the next one's rows;
+    ``widths_of`` names a stack of matrices whose column counts are these vectors'
+    lengths (a layer's biases); ``count`` names a dimension bound to the length."""
+
+    dtype: str
+    ndim: int
+    first: tuple[Dim, ...] | None = None
+    last: tuple[Dim, ...] | None = None
+    chained: bool = False
+    widths_of: str | None = None
+    count: str | None = None
+
+    def check(self, value: Any, where: str, dims: Dims, model: Any) -> None:
+        if not isinstance(value, list) or not value:
+            raise StateMismatch(f"{where}: expected a non-empty list of arrays")
+        for i, array in enumerate(value):
+            Array(self.dtype, (None,) * self.ndim).check(array, f"{where}[{i}]", dims, model)
+        if self.first is not None:
+            dims.match(value[0].shape, self.first, f"{where}[0]")
+        if self.last is not None:
+            dims.match(value[-1].shape, self.last, f"{where}[-1]")
+        if self.chained:
+            for i in range(len(value) - 1):
+                if value[i].shape[1] != value[i + 1].shape[0]:
+                    raise StateMismatch(
+                        f"{where}[{i + 1}]: expected {value[i].shape[1]} rows (the columns "
+                        f"of {where}[{i}]), received {value[i + 1].shape}"
+                    )
+        if self.widths_of is not None:
+            matrices = getattr(model, self.widths_of, None)
+            widths = [m.shape[1] for m in matrices] if isinstance(matrices, list) else []
+            if [a.shape[0] for a in value] != widths:
+                raise StateMismatch(
+                    f"{where}: expected lengths {widths} (the columns of {self.widths_of}), "
+                    f"received {[a.shape[0] for a in value]}"
+                )
+        if self.count is not None:
+            dims.match((len(value),), (self.count,), where)
 
 
 _PLAIN = (str, int, float, bool, type(None))

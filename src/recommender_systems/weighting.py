@@ -1,7 +1,7 @@
 """Term weighting of sparse "documents x terms" matrices: BM25 and TF-IDF.
 
 Neighbourhood models weight the rows they compare (an item is a document whose
-terms are the users who interacted with it), and :func:`~recommender_systems.content.text_features`
+terms are the users who interacted with it), and :func:`~recommender_systems.features.text_features`
 weights words in item descriptions; both use these functions.
 
 Example:
@@ -22,37 +22,56 @@ BM25_B = 0.75
 
 
 def bm25_weight(
-    docs: sp.csr_matrix | sp.csr_array, k1: float = BM25_K1, b: float = BM25_B
+    docs: sp.csr_matrix | sp.csr_array,
+    k1: float = BM25_K1,
+    b: float = BM25_B,
+    *,
+    reference: sp.csr_matrix | sp.csr_array | None = None,
 ) -> sp.csr_matrix:
     """Okapi BM25 weights of a documents x terms matrix of counts (float32 CSR).
 
     ``tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / mean_length)) * idf`` with
     Lucene's ``idf = ln(1 + (n_docs - df + 0.5) / (df + 0.5))``, which stays positive
     even for a term held by every document. ``length`` is the document's sum of
-    counts.
+    counts. ``idf`` and ``mean_length`` come from ``reference`` (default: ``docs``
+    itself), so new documents can be weighed as the collection they are compared to.
     """
     matrix = sp.csr_matrix(docs, dtype=np.float64, copy=True)
-    n_docs = matrix.shape[0]
-    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    stats = matrix if reference is None else sp.csr_matrix(reference, dtype=np.float64)
+    n_docs = stats.shape[0]
+    df = np.bincount(stats.indices, minlength=stats.shape[1])
     idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+    reference_lengths = np.asarray(stats.sum(axis=1)).ravel()
+    mean_length = (
+        reference_lengths.mean() if reference_lengths.size and reference_lengths.mean() > 0 else 1.0
+    )
     lengths = np.asarray(matrix.sum(axis=1)).ravel()
-    mean_length = lengths.mean() if lengths.size and lengths.mean() > 0 else 1.0
     norm = k1 * (1.0 - b + b * lengths / mean_length)
-    rows = np.repeat(np.arange(n_docs), np.diff(matrix.indptr))
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
     tf = matrix.data
     matrix.data = tf * (k1 + 1.0) / (tf + norm[rows]) * idf[matrix.indices]
     return _float32(matrix)
 
 
-def tfidf_weight(docs: sp.csr_matrix | sp.csr_array) -> sp.csr_matrix:
+def tfidf_weight(
+    docs: sp.csr_matrix | sp.csr_array,
+    *,
+    smooth: bool = True,
+    reference: sp.csr_matrix | sp.csr_array | None = None,
+) -> sp.csr_matrix:
     """TF-IDF weights of a documents x terms matrix of counts (float32 CSR).
 
     ``tf * idf`` with the smooth ``idf = ln((1 + n_docs) / (1 + df)) + 1`` (always
-    positive, as in scikit-learn); rows are not normalised.
+    positive, as in scikit-learn), or ``ln(n_docs / df) + 1`` without ``smooth``;
+    rows are not normalised. ``df`` and ``n_docs`` come from ``reference`` (default:
+    ``docs`` itself).
     """
     matrix = sp.csr_matrix(docs, dtype=np.float64, copy=True)
-    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
-    idf = np.log((1.0 + matrix.shape[0]) / (1.0 + df)) + 1.0
+    stats = matrix if reference is None else sp.csr_matrix(reference)
+    df = np.bincount(stats.indices, minlength=stats.shape[1])
+    extra = 1.0 if smooth else 0.0
+    # A term no document holds has no stored value to weigh: any finite idf will do.
+    idf = np.log((extra + stats.shape[0]) / np.maximum(extra + df, 1.0)) + 1.0
     matrix.data = matrix.data * idf[matrix.indices]
     return _float32(matrix)
 

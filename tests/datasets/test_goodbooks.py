@@ -10,7 +10,9 @@ import pytest
 from recommender_systems.datasets import (
     load,
     load_goodbooks_10k,
+    load_goodbooks_books,
     load_goodbooks_tag_text,
+    load_goodbooks_tags,
     load_item_metadata,
 )
 from recommender_systems.errors import DataError, ParameterError
@@ -128,3 +130,24 @@ def test_books_csv_without_required_columns_raises_data_error(home: Path) -> Non
 
     with pytest.raises(DataError, match=r"not a valid goodbooks-10k books\.csv"):
         load_goodbooks_10k(home, kind="books", download=False, verify=False)
+
+
+def test_original_books_loader_keeps_book_id(home: Path) -> None:
+    books = load_goodbooks_books(home, download=False, verify=False)
+
+    assert books.columns[0] == "book_id" and books["book_id"].tolist() == [1, 2, 3]
+    assert books.loc[0, "title"] == "The Hunger Games (The Hunger Games #1)"
+
+
+def test_original_tags_loader_names_tags_per_book(home: Path) -> None:
+    tags = load_goodbooks_tags(home, download=False, verify=False)
+
+    assert list(tags.columns) == ["book_id", "tag_name", "count"]
+    # Book 2's two "fantasy" rows are summed; book 3's negative count is dropped.
+    assert tags.values.tolist() == [
+        [1, "to-read", 11314],
+        [1, "fantasy", 3244],
+        [2, "to-read", 8000],
+        [2, "fantasy", 5000],
+        [3, "classics", 500],
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from recommender_systems import datasets
-from recommender_systems.registry import algorithms
+from recommender_systems.registry import OPTIONAL, algorithms
 
 
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,7 +22,13 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def run_list_algos(args: argparse.Namespace) -> int:
-    rows = [(a.name, a.family, a.summary) for a in algorithms()]
+    rows = [(a.name, a.family, a.summary) for a in algorithms(optional=True)]
+    listed = {name for name, _, _ in rows}
+    rows += [
+        (name, "-", f"needs the {extra!r} extra: pip install 'recommender-systems[{extra}]'")
+        for name, (_, extra) in sorted(OPTIONAL.items())
+        if name not in listed
+    ]
     name_w = max(len(r[0]) for r in rows)
     fam_w = max(len(r[1]) for r in rows)
     for name, family, summary in rows:

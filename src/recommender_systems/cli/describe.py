@@ -21,7 +21,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def describe(names: list[str]) -> str:
     """The Markdown the command prints (and docs/hyperparameters.md holds)."""
-    chosen = [get_algorithm(n) for n in names] if names else algorithms()
+    chosen = [get_algorithm(n) for n in names] if names else algorithms(optional=True)
     sections = [
         f"## `{a.name}`: {a.cls.__name__}\n\n{a.summary} ({a.family}).\n\n{markdown_table(a.cls)}\n"
         for a in chosen

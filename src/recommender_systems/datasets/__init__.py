@@ -4,7 +4,7 @@ Files live under a data home: ``data_home=`` if given, else ``$RECSYS_DATA_DIR``
 else ``$XDG_CACHE_HOME/recommender_systems`` (``~/.cache/recommender_systems``),
 one folder per dataset named like the official archive's (``ml-100k/``, ...).
 
-Example:
+Examples:
     >>> from recommender_systems import datasets
     >>> names = [info.name for info in datasets.list_datasets()]
     >>> names
@@ -25,7 +25,9 @@ from recommender_systems.datasets._registry import DatasetInfo
 from recommender_systems.datasets.books import (
     GoodbooksKind,
     load_goodbooks_10k,
+    load_goodbooks_books,
     load_goodbooks_tag_text,
+    load_goodbooks_tags,
 )
 from recommender_systems.datasets.movielens import (
     load_movielens_1m,
@@ -44,7 +46,9 @@ __all__ = [
     "list_datasets",
     "load",
     "load_goodbooks_10k",
+    "load_goodbooks_books",
     "load_goodbooks_tag_text",
+    "load_goodbooks_tags",
     "load_item_metadata",
     "load_movielens_1m",
     "load_movielens_20m",

@@ -49,7 +49,7 @@ _MOVIELENS_SHARE_ALIKE = (
 class DatasetInfo:
     """Public summary of a dataset, as returned by :func:`list_datasets`.
 
-    Example:
+    Examples:
         >>> from recommender_systems.datasets import list_datasets
         >>> names = [info.name for info in list_datasets()]
         >>> names[0], names[1]

@@ -74,34 +74,10 @@ def load_goodbooks_tag_text(
     """
     if top_k is not None:
         top_k = check_positive_int(top_k, "top_k")
-    folder = ensure_files(
-        NAME,
-        ["books.csv", "book_tags.csv", "tags.csv"],
-        data_home,
-        download=download,
-        progress=progress,
-        verify=verify,
-    )
+    folder = _tag_files(data_home, download=download, progress=progress, verify=verify)
     books = _read_books(folder / "books.csv")
-    book_tags = _read_book_tags(folder / "book_tags.csv", books)
-    tags = _read_tags(folder / "tags.csv")
-    # The file lists some (book, tag) pairs twice and a few counts are negative.
-    usage = book_tags.groupby(["item_id", "tag_id"], as_index=False, sort=False)["count"].sum()
-    usage = usage[usage["count"] > 0].merge(tags, on="tag_id", how="inner")
-    usage = usage.sort_values(
-        ["item_id", "count", "tag_id"], ascending=[True, False, True], kind="stable"
-    )
-    if top_k is not None:
-        usage = usage[usage.groupby("item_id").cumcount() < top_k]
-    names = usage["tag_name"].astype("str")
-    if weighted:
-        top_count = usage.groupby("item_id")["count"].transform("max")
-        repeats = np.maximum(1, np.rint(_MAX_TAG_REPEATS * usage["count"] / top_count))
-        names = pd.Series(
-            [" ".join([name] * int(times)) for name, times in zip(names, repeats, strict=True)],
-            index=usage.index,
-        )
-    text = names.groupby(usage["item_id"], sort=False).agg(" ".join)
+    usage = _tag_usage(folder, books)
+    text = tag_text(usage, "item_id", top_k=top_k, weighted=weighted)
     item_ids = books["item_id"]
     return pd.DataFrame(
         {
@@ -109,6 +85,102 @@ def load_goodbooks_tag_text(
             "text": item_ids.map(text).fillna("").astype("str").to_numpy(),
         }
     )
+
+
+def tag_text(
+    usage: pd.DataFrame, book_col: str, *, top_k: int | None = None, weighted: bool = False
+) -> pd.Series:
+    """Each book's tag names joined by spaces, most used first: a Series of text
+    indexed by ``book_col``. ``usage`` has ``book_col``, ``tag_name`` and ``count``
+    columns, sorted by book then descending count; see :func:`load_goodbooks_tag_text`
+    for ``top_k`` and ``weighted``."""
+    if top_k is not None:
+        usage = usage[usage.groupby(book_col).cumcount() < top_k]
+    names = usage["tag_name"].astype("str")
+    if weighted:
+        top_count = usage.groupby(book_col)["count"].transform("max")
+        repeats = np.maximum(1, np.rint(_MAX_TAG_REPEATS * usage["count"] / top_count))
+        names = pd.Series(
+            [" ".join([name] * int(times)) for name, times in zip(names, repeats, strict=True)],
+            index=usage.index,
+        )
+    text = names.groupby(usage[book_col], sort=False).agg(" ".join)
+    return text.rename("text")
+
+
+def load_goodbooks_books(
+    data_home: PathLike | None = None,
+    *,
+    download: bool = True,
+    progress: bool = True,
+    verify: bool = True,
+) -> pd.DataFrame:
+    """books.csv as the original library loaded it: ``book_id`` (the id the ratings
+    use), ``goodreads_book_id``, ``authors``, ``title``, ... one row per book.
+
+    Example:
+        >>> load_goodbooks_books().loc[0, ["book_id", "title"]].tolist()  # doctest: +SKIP
+        [1, 'The Hunger Games (The Hunger Games, #1)']
+    """
+    books = load_goodbooks_10k(
+        data_home, kind="books", download=download, progress=progress, verify=verify
+    )
+    return books.rename(columns={"item_id": "book_id"})
+
+
+def load_goodbooks_tags(
+    data_home: PathLike | None = None,
+    *,
+    download: bool = True,
+    progress: bool = True,
+    verify: bool = True,
+) -> pd.DataFrame:
+    """How often readers gave each book each tag: ``book_id, tag_name, count``, most
+    used tags of each book first (ties: lower tag id), the input of
+    :func:`recommender_systems.books.tag_text_per_book`.
+
+    The file's Goodreads ids are mapped to ``book_id``; (book, tag) pairs listed twice
+    are summed and non-positive counts (a few in the file) dropped.
+
+    Example:
+        >>> load_goodbooks_tags().head(2)  # doctest: +SKIP
+           book_id   tag_name   count
+        0        1    to-read   11314
+        1        1    fantasy   10836
+    """
+    folder = _tag_files(data_home, download=download, progress=progress, verify=verify)
+    usage = _tag_usage(folder, _read_books(folder / "books.csv"))
+    return pd.DataFrame(
+        {
+            "book_id": usage["item_id"].to_numpy(),
+            "tag_name": usage["tag_name"].astype("str").to_numpy(),
+            "count": usage["count"].to_numpy(),
+        }
+    )
+
+
+def _tag_files(data_home: PathLike | None, *, download: bool, progress: bool, verify: bool) -> Path:
+    return ensure_files(
+        NAME,
+        ["books.csv", "book_tags.csv", "tags.csv"],
+        data_home,
+        download=download,
+        progress=progress,
+        verify=verify,
+    )
+
+
+def _tag_usage(folder: Path, books: pd.DataFrame) -> pd.DataFrame:
+    """``item_id, tag_id, count, tag_name``: each book's tags with positive counts,
+    most used first (ties: lower tag id)."""
+    book_tags = _read_book_tags(folder / "book_tags.csv", books)
+    tags = _read_tags(folder / "tags.csv")
+    # The file lists some (book, tag) pairs twice and a few counts are negative.
+    usage = book_tags.groupby(["item_id", "tag_id"], as_index=False, sort=False)["count"].sum()
+    usage = usage[usage["count"] > 0].merge(tags, on="tag_id", how="inner")
+    return usage.sort_values(
+        ["item_id", "count", "tag_id"], ascending=[True, False, True], kind="stable"
+    ).reset_index(drop=True)
 
 
 def load_goodbooks_items(

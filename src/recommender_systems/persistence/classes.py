@@ -14,8 +14,8 @@ import inspect
 from typing import Any
 
 from recommender_systems._estimator import Estimator
-from recommender_systems.errors import ModelFileError
-from recommender_systems.registry import algorithms
+from recommender_systems.errors import ModelFileError, NotSupportedError
+from recommender_systems.registry import OPTIONAL, algorithms, get_algorithm
 
 
 def qualified_name(cls: type) -> str:
@@ -48,6 +48,11 @@ def resolve_class(reference: Any) -> type[Estimator]:
     if not isinstance(reference, dict) or not isinstance(reference.get("class"), str):
         raise ModelFileError(f"malformed header: bad model class reference {reference!r}")
     name, qualname = reference.get("name"), reference["class"]
+    if isinstance(name, str) and name in OPTIONAL:
+        try:  # a model of an optional extra: its module registers it
+            get_algorithm(name)
+        except NotSupportedError as exc:
+            raise ModelFileError(f"the file holds a {name!r} model; {exc}") from None
     by_name = {a.name: a.cls for a in algorithms()}
     if isinstance(name, str) and name in by_name:
         return by_name[name]

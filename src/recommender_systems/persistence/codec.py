@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -131,6 +131,8 @@ class Encoder:
         if isinstance(frame.columns, pd.MultiIndex) or isinstance(frame.index, pd.MultiIndex):
             raise NotSupportedError(f"{where}: cannot save a DataFrame with a MultiIndex")
         columns = [self.value(c, f"{where} column name") for c in frame.columns]
+        if any(isinstance(dtype, pd.SparseDtype) for dtype in frame.dtypes):
+            return self._sparse_frame(frame, columns, where)
         data = [
             self._column(frame.iloc[:, i], f"{where}[{frame.columns[i]!r}]")
             for i in range(frame.shape[1])
@@ -140,6 +142,25 @@ class Encoder:
             "columns": columns,
             "index": self._index(frame.index, f"{where}.index"),
             "data": data,
+        }
+
+    def _sparse_frame(self, frame: pd.DataFrame, columns: list[Any], where: str) -> dict[str, Any]:
+        """A DataFrame of sparse columns (as ``text_features`` makes) as one CSC matrix:
+        one array triple for the whole frame, however many columns it has."""
+        dtypes = set(frame.dtypes)
+        dtype = next(iter(dtypes))
+        if len(dtypes) != 1 or not isinstance(dtype, pd.SparseDtype) or dtype.fill_value != 0:
+            raise NotSupportedError(
+                f"{where}: can save a DataFrame whose columns are all sparse of one dtype "
+                f"with fill value 0, received dtypes {sorted({str(d) for d in dtypes})}"
+            )
+        # pandas-stubs do not describe the .sparse accessor.
+        matrix = sp.csc_matrix(cast(Any, frame).sparse.to_coo(), dtype=dtype.subtype)
+        return {
+            "$": "sparse_dataframe",
+            "columns": columns,
+            "index": self._index(frame.index, f"{where}.index"),
+            "matrix": self._sparse(matrix, f"{where}.values"),
         }
 
     def _index(self, index: pd.Index, where: str) -> dict[str, Any]:
@@ -255,6 +276,22 @@ class Decoder:
         if any(len(values) != len(index) for values in data):
             raise ModelFileError("malformed header: DataFrame columns differ in length")
         frame = pd.DataFrame(dict(enumerate(data)), index=index)
+        frame.columns = pd.Index(columns)
+        return frame
+
+    def _sparse_frame(self, node: dict[str, Any]) -> pd.DataFrame:
+        columns = [self.value(c) for c in _list(node, "columns")]
+        index = self._index(node.get("index"))
+        values = node.get("matrix")
+        if not isinstance(values, dict) or values.get("$") != "sparse":
+            raise ModelFileError("malformed header: a sparse DataFrame without its matrix")
+        matrix = self._sparse(values)
+        if matrix.format != "csc" or matrix.shape != (len(index), len(columns)):
+            raise ModelFileError(
+                f"malformed header: a sparse DataFrame of {len(index)} rows and "
+                f"{len(columns)} columns holds a {matrix.format} matrix of shape {matrix.shape}"
+            )
+        frame: pd.DataFrame = cast(Any, pd.DataFrame).sparse.from_spmatrix(matrix, index=index)
         frame.columns = pd.Index(columns)
         return frame
 
@@ -397,6 +434,7 @@ _DECODERS: dict[str, Callable[[Decoder, dict[str, Any]], Any]] = {
     "dict": _decode_dict,
     "sparse": Decoder._sparse,
     "dataframe": Decoder._frame,
+    "sparse_dataframe": Decoder._sparse_frame,
     "model": Decoder.model,
     "ref": Decoder.model,
 }
