@@ -146,6 +146,17 @@ def test_errors_are_one_line(
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
 
 
+def test_a_nan_in_a_csv_is_reported_at_its_file_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "ratings.csv"
+    path.write_text("user_id,item_id,rating\n1,1,4\n2,2,5\n3,1,nan\n", encoding="utf-8")
+    assert main(["fit", "--algo", "most-popular", "--data", str(path), "--out", "m"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "received nan at line 4 of" in err and str(path) in err
+    assert len(err.splitlines()) == 1
+
+
 def test_missing_column_from_the_real_command(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     pd.DataFrame({"user": [1], "item_id": [2]}).to_csv(path, index=False)
