@@ -272,6 +272,7 @@ def test_values_beyond_the_documented_range_are_refused(value: float) -> None:
         Interactions.from_sparse(matrix)
 
 
+@pytest.mark.slow
 def test_values_at_the_bound_give_finite_scores() -> None:
     from recommender_systems import algorithms
     from recommender_systems.interactions import MAX_ABS_VALUE
