@@ -58,6 +58,7 @@ def test_it_chooses_popularity_when_that_is_what_works() -> None:
     assert families == {"mean-rating", "most-popular"}
 
 
+@pytest.mark.slow
 def test_the_default_portfolio_with_a_hybrid_serves_saves_and_loads(
     tastes: pd.DataFrame, tmp_path: Path
 ) -> None:
@@ -97,6 +98,7 @@ def test_bad_portfolios_are_refused(tastes: pd.DataFrame) -> None:
             AutoRecommender(portfolio=bad).fit(tastes)
 
 
+@pytest.mark.slow
 def test_evaluate_fit_and_tune_from_the_command_line(
     tastes: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,6 +4,7 @@ import io
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,17 @@ def test_errors_are_one_line(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_nan_in_a_csv_is_reported_at_its_file_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "ratings.csv"
+    path.write_text("user_id,item_id,rating\n1,1,4\n2,2,5\n3,1,nan\n", encoding="utf-8")
+    assert main(["fit", "--algo", "most-popular", "--data", str(path), "--out", "m"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "received nan at line 4 of" in err and str(path) in err
+    assert len(err.splitlines()) == 1
 
 
 def test_missing_column_from_the_real_command(tmp_path: Path) -> None:
@@ -439,3 +451,21 @@ def test_warnings_are_one_clean_line(data_file: Path, capsys: pytest.CaptureFixt
     assert main(argv) == 0
     err = capsys.readouterr().err.splitlines()
     assert err == ["recsys: warning: ItemKNN: 'k' is deprecated, use 'n_neighbors' (same meaning)"]
+
+
+def test_a_dependencys_own_deprecations_stay_quiet(
+    data_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ray Data warns about its own settings from inside Ray: nothing a user can act on.
+    import recommender_systems.cli.evaluate as command
+
+    def noisy(args: Any) -> int:
+        warnings.warn_explicit("an internal setting is deprecated", DeprecationWarning,
+                               "dependency.py", 1, module="dependency")  # fmt: skip
+        warnings.warn_explicit("a user-facing warning", UserWarning, "dependency.py", 2,
+                               module="dependency")  # fmt: skip
+        return 0
+
+    monkeypatch.setattr(command, "run", noisy)
+    assert main(["evaluate", "--algo", "most-popular", "--data", str(data_file)]) == 0
+    assert capsys.readouterr().err.splitlines() == ["recsys: warning: a user-facing warning"]

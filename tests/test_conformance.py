@@ -75,7 +75,14 @@ def seen_items(data: Interactions, user: object) -> set[object]:
     return set(data.item_ids.to_ids(row.indices).tolist())
 
 
-names = pytest.mark.parametrize("name", sorted(MODELS))
+# AutoRecommender tunes four families per fit: tens of seconds per test.
+names = pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.slow) if name == "AutoRecommender" else name
+        for name in sorted(MODELS)
+    ],
+)
 
 
 @names

@@ -54,7 +54,10 @@ def test_query_methods(name: str, models: dict[str, Recommender], data: Interact
     case()
 
 
-@pytest.mark.parametrize("name", fuzzing.NAMES)
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if n == "auto" else n for n in fuzzing.NAMES],
+)
 def test_fit_on_generated_data(name: str) -> None:
     @settings(FUZZ, max_examples=25)
     @given(columns=fuzzing.frames())

@@ -187,6 +187,23 @@ def test_bad_frames_raise_data_error_naming_column_and_row(
         Interactions.from_frame(frame)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # header = line 1; the NaN is on line 3 (data row 1)
+        ("user_id,item_id,rating\n1,1,4\n2,1,nan\n", r"'rating'.*received nan at line 3 of"),
+        ("user_id,item_id,rating\n1,1,4\n\n2,1,4\n3,,4\n", r"'item_id'.*null at line 5 of"),
+        ("user_id\titem_id\ttimestamp\n1\t1\tinf\n", r"'timestamp'.*inf at line 2 of"),
+    ],
+)
+def test_a_bad_value_in_a_file_names_its_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / ("data.tsv" if "\t" in text else "data.csv")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=message) as raised:
+        Interactions.from_file(path)
+    assert str(path) in str(raised.value) and "row" not in str(raised.value)
+
+
 def test_named_optional_column_must_exist(tiny: pd.DataFrame) -> None:
     with pytest.raises(DataError, match="missing column 'score'"):
         Interactions.from_frame(tiny, rating_col="score")
@@ -255,6 +272,7 @@ def test_values_beyond_the_documented_range_are_refused(value: float) -> None:
         Interactions.from_sparse(matrix)
 
 
+@pytest.mark.slow
 def test_values_at_the_bound_give_finite_scores() -> None:
     from recommender_systems import algorithms
     from recommender_systems.interactions import MAX_ABS_VALUE

@@ -76,6 +76,7 @@ def entry(header: dict[str, Any], label: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------- state against the class
+@pytest.mark.slow
 def test_every_registered_model_declares_its_fitted_state(synthetic: pd.DataFrame) -> None:
     for algorithm in algorithms(optional=True):  # with the installed extras' models
         declaration = declared_state(algorithm.cls)

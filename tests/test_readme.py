@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 from pathlib import Path
 
 from recommender_systems import algorithms
@@ -27,3 +29,42 @@ def test_benchmark_table_is_generated_from_the_results() -> None:
     assert current_block(README.read_text(encoding="utf-8")) == block(summary), (
         "README's quality table is stale: run python -m benchmarks.readme"
     )
+
+
+def test_every_python_version_claim_agrees() -> None:
+    """README, docs, pyproject, ruff, mypy and the abi3 build name one lowest version,
+    and it is the version these tests run on in CI (.ci/run uses Debian's python3)."""
+    import tomllib
+
+    root = README.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    lowest = project["project"]["requires-python"].removeprefix(">=")
+    claims = {
+        page: re.findall(r"Python (3\.\d+)(?:\+| or newer)", (root / page).read_text("utf-8"))
+        for page in ("README.md", "CONTRIBUTING.md", "docs/installation.md")
+    }
+    assert all(found and set(found) == {lowest} for found in claims.values()), claims
+    assert project["tool"]["mypy"]["python_version"] == lowest
+    assert project["tool"]["ruff"]["target-version"] == "py" + lowest.replace(".", "")
+    assert f"Programming Language :: Python :: {lowest}" in project["project"]["classifiers"]
+    cargo = (root / "crates" / "recsys-kernels" / "Cargo.toml").read_text(encoding="utf-8")
+    assert "abi3-py" + lowest.replace(".", "") in cargo
+    assert sys.version_info >= tuple(int(part) for part in lowest.split("."))
+
+
+def test_the_api_reference_covers_every_registered_model() -> None:
+    api = (README.parent / "docs" / "api.md").read_text(encoding="utf-8")
+    documented = re.findall(r"^::: (recommender_systems[\w.]*)$", api, flags=re.M)
+    for algo in algorithms():
+        if not algo.cls.__module__.startswith("recommender_systems."):
+            continue  # a model a test registered
+        path = f"{algo.cls.__module__}.{algo.cls.__name__}"
+        assert any(path == entry or path.startswith(entry + ".") for entry in documented), (
+            f"docs/api.md has no entry for {algo.cls.__name__} ({path})"
+        )
+
+
+def test_quick_runs_skip_the_slow_tests_and_the_readme_says_how() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert '-m "not slow"' in text
+    assert re.search(r"first build[^.]*\d+ min", text), "README should say how long the build takes"

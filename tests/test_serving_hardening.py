@@ -135,6 +135,8 @@ def test_the_server_survives_its_file_being_overwritten_truncated_and_deleted(
 
 
 def test_the_ready_line_names_the_real_port_model_size_and_load_time(tmp_path: Path) -> None:
+    # The `recsys serve` examples of README.md and docs/cli.md, which the docs-truth
+    # test cannot run to completion (a server runs until stopped), rest on this test.
     model = MostPopular().fit(pd.DataFrame({"user_id": [1, 2], "item_id": [3, 4]}))
     path = model.save(tmp_path / "pop.recsys")
     with recsys_serve(path) as (client, _, line):

@@ -158,6 +158,7 @@ def test_numpy_integers_are_accepted() -> None:
 
 @pytest.mark.slow
 def test_ten_million_interactions_at_movielens_20m_scale() -> None:
+    # The call docs/datasets.md shows (the docs-truth test does not run it: too big).
     tracemalloc.start()
     try:
         log = generate_interactions(138_000, 27_000, 10_000_000, random_state=0)

@@ -21,7 +21,15 @@ class DataError(RecsysError, ValueError):
         Traceback (most recent call last):
         ...
         recommender_systems.errors.DataError: column 'rating' has NaN at row 3; expected ...
+
+    ``row`` is the 0-based data row at fault when there is one (``None`` otherwise),
+    so a reader of a file can name the file line instead.
     """
+
+    def __init__(self, message: str, *, row: int | None = None) -> None:
+        super().__init__(message if row is None else f"{message} at row {row}")
+        self.reason = message
+        self.row = row
 
 
 class ParameterError(RecsysError, ValueError):

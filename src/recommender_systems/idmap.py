@@ -99,7 +99,7 @@ def ids_from_text(values: Any, name: str) -> np.ndarray:
     nulls = column.isna().to_numpy()
     if nulls.any():
         pos = int(np.argmax(nulls))
-        raise DataError(f"column {name!r}: expected non-null ids, received a null at row {pos}")
+        raise DataError(f"column {name!r}: expected non-null ids, received a null", row=pos)
     texts = column.astype(str)
     if texts.size and bool(texts.str.fullmatch(CANONICAL_INT.pattern[:-2]).all()):
         # Python ints: exact at any length, so a value beyond int64 is found, not wrapped.

@@ -313,19 +313,29 @@ class Interactions:
             raise DataError(f"expected an existing data file, received {str(file)!r} (not found)")
         suffix = file.suffix.lower()
         id_cols = [kwargs.get("user_col", USER_COL), kwargs.get("item_col", ITEM_COL)]
-        try:
-            if suffix in {".parquet", ".pq"}:
+        if suffix in {".parquet", ".pq"}:
+            try:
                 frame = pd.read_parquet(file)
-            else:
-                delimiter = sep or ("\t" if suffix in {".tsv", ".tab"} else ",")
-                # Ids are read as text and parsed by the one rule (ids_from_text).
-                frame = pd.read_csv(file, sep=delimiter, dtype=dict.fromkeys(id_cols, str))
-                for col in id_cols:
-                    if col in frame.columns:
-                        frame[col] = ids_from_text(frame[col].to_numpy(), col)
+            except (ValueError, OSError) as exc:
+                raise DataError(f"could not read {str(file)!r} as a table: {exc}") from exc
+            return cls.from_frame(frame, **kwargs)
+        delimiter = sep or ("\t" if suffix in {".tsv", ".tab"} else ",")
+        try:
+            # Ids are read as text and parsed by the one rule (ids_from_text).
+            frame = pd.read_csv(file, sep=delimiter, dtype=dict.fromkeys(id_cols, str))
         except (ValueError, OSError) as exc:
             raise DataError(f"could not read {str(file)!r} as a table: {exc}") from exc
-        return cls.from_frame(frame, **kwargs)
+        try:
+            for col in id_cols:
+                if col in frame.columns:
+                    frame[col] = ids_from_text(frame[col].to_numpy(), col)
+            return cls.from_frame(frame, **kwargs)
+        except DataError as exc:
+            if exc.row is None:
+                raise
+            # A person opens the file in an editor: name its line, not the data row.
+            line = _text_line(file, exc.row)
+            raise DataError(f"{exc.reason} at line {line} of {str(file)!r}") from None
 
     @classmethod
     def from_sparse(
@@ -374,6 +384,22 @@ def as_interactions(data: Any, **kwargs: Any) -> Interactions:
 
 
 # ---------------------------------------------------------------------- helpers
+def _text_line(file: Path, row: int) -> int:
+    """The 1-based line of ``file`` (header counted) that holds data row ``row``.
+
+    pandas skips blank lines, so they are skipped here too; a quoted field that
+    spans lines is not followed (the line of its first part is close enough).
+    """
+    with file.open(encoding="utf-8", errors="replace") as lines:
+        seen = -1  # the header is row -1
+        for number, text in enumerate(lines, start=1):
+            if text.strip():
+                if seen == row:
+                    return number
+                seen += 1
+    return row + 2
+
+
 def _canonical_csr(matrix: Any) -> sp.csr_matrix:
     csr = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
     # A stored zero is a real interaction (a rating of 0); only duplicates merge.
@@ -429,6 +455,13 @@ def _common_length(columns: Mapping[str, Any], names: list[str]) -> int:
     return next(iter(lengths.values()))
 
 
+def _at(message: str, where: str, pos: int) -> DataError:
+    """The error for a bad value at ``pos``; a row keeps its number apart (DataError.row)."""
+    if where == "row":
+        return DataError(message, row=pos)
+    return DataError(f"{message} at {where} {pos}")
+
+
 def check_values(values: Any, name: str, *, where: str = "row") -> np.ndarray:
     """``values`` as float32 after checking the rule for values (see the module
     docs): finite numbers within ``±MAX_ABS_VALUE``; :class:`DataError` otherwise.
@@ -446,7 +479,7 @@ def check_values(values: Any, name: str, *, where: str = "row") -> np.ndarray:
         nulls = pd.isna(raw)
         if nulls.any():
             pos = int(np.argmax(nulls))
-            raise DataError(f"{name}: expected numbers, received null at {where} {pos}")
+            raise _at(f"{name}: expected numbers, received null", where, pos)
     try:
         arr = raw.astype(np.float64)
     except (TypeError, ValueError) as exc:
@@ -454,9 +487,11 @@ def check_values(values: Any, name: str, *, where: str = "row") -> np.ndarray:
     bad = ~(np.abs(arr) <= MAX_ABS_VALUE)  # also true for NaN
     if bad.any():
         pos = int(np.argmax(bad))
-        raise DataError(
+        raise _at(
             f"{name}: expected finite numbers within ±{MAX_ABS_VALUE:g} (so that float32 "
-            f"arithmetic stays finite), received {arr[pos]} at {where} {pos}"
+            f"arithmetic stays finite), received {arr[pos]}",
+            where,
+            pos,
         )
     return arr.astype(np.float32)
 
@@ -487,7 +522,7 @@ def _finite_numbers(values: Any, name: str) -> np.ndarray:
         nulls = pd.isna(raw)
         if nulls.any():
             pos = int(np.argmax(nulls))
-            raise DataError(f"column {name!r}: expected numbers, received null at row {pos}")
+            raise DataError(f"column {name!r}: expected numbers, received null", row=pos)
     try:
         arr = raw.astype(np.float64)
     except (TypeError, ValueError) as exc:
@@ -495,9 +530,7 @@ def _finite_numbers(values: Any, name: str) -> np.ndarray:
     bad = ~np.isfinite(arr)
     if bad.any():
         pos = int(np.argmax(bad))
-        raise DataError(
-            f"column {name!r}: expected finite numbers, received {arr[pos]} at row {pos}"
-        )
+        raise DataError(f"column {name!r}: expected finite numbers, received {arr[pos]}", row=pos)
     return arr.astype(np.float32)
 
 
@@ -506,7 +539,7 @@ def _timestamps(values: Any, name: str) -> np.ndarray:
     if raw.dtype.kind == "M":
         if np.isnat(raw).any():
             pos = int(np.argmax(np.isnat(raw)))
-            raise DataError(f"column {name!r}: expected timestamps, received NaT at row {pos}")
+            raise DataError(f"column {name!r}: expected timestamps, received NaT", row=pos)
         return raw.astype("datetime64[s]").astype(np.int64)
     if raw.dtype.kind in "iu":
         return raw.astype(np.int64)

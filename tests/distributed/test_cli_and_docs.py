@@ -21,6 +21,8 @@ from tests.distributed.helpers import write_parquet_dataset  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# The `--engine ray` commands of docs/cli.md (fit, recommend-all, evaluate) run here.
+@pytest.mark.slow
 def test_cli_commands_on_a_parquet_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -77,6 +79,7 @@ def test_recommend_all_locally_writes_the_same_table(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(written.reset_index(drop=True), expected)
 
 
+@pytest.mark.slow
 def test_the_scaling_out_page_runs(capsys: pytest.CaptureFixture[str]) -> None:
     page = ROOT / "docs" / "scaling-out.md"
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)

@@ -228,6 +228,7 @@ def test_recommend_all_for_the_users_of_a_dataset(log: pd.DataFrame, tmp_path: P
 
 
 # ------------------------------------------------------------------ evaluation
+@pytest.mark.slow
 def test_evaluate_gives_the_local_numbers(log: pd.DataFrame, tmp_path: Path) -> None:
     train, test = log.iloc[::2], log.iloc[1::2]
     test = pd.concat(

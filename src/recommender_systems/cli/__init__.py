@@ -54,12 +54,20 @@ def _one_line_warning(
     print(f"recsys: warning: {message}", file=sys.stderr)
 
 
+_OWN_MODULES = r"recommender_systems(\.|$)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``recsys``; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     with warnings.catch_warnings():
-        warnings.simplefilter("default")  # each distinct warning once, deprecations included
+        warnings.simplefilter("default")  # each distinct warning once
+        # A deprecation is shown to whoever can act on it, as Python's own filters do:
+        # the library's (renamed parameters) reach the user; a dependency's warnings
+        # about its own internals (Ray Data about its settings) do not.
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("default", category=DeprecationWarning, module=_OWN_MODULES)
         warnings.showwarning = _one_line_warning
         return _run(args)
 

@@ -39,11 +39,21 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         help="a dataset name (see 'recsys datasets list'); default ml-100k",
     )
     source.add_argument("--data", default=None, help="a CSV or Parquet file of interactions")
-    parser.add_argument("--user-col", default="user_id", help="user id column of --data")
-    parser.add_argument("--item-col", default="item_id", help="item id column of --data")
-    parser.add_argument("--rating-col", default="rating", help="rating column of --data, if any")
     parser.add_argument(
-        "--timestamp-col", default="timestamp", help="timestamp column of --data, if any"
+        "--user-col", default="user_id", help="user id column of --data (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--item-col", default="item_id", help="item id column of --data (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--rating-col",
+        default="rating",
+        help="rating column of --data, if any (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timestamp-col",
+        default="timestamp",
+        help="timestamp column of --data, if any (default: %(default)s)",
     )
 
 
@@ -118,7 +128,7 @@ def add_unknown_users_option(parser: argparse.ArgumentParser) -> None:
         default="model",
         help="what a user unseen in training gets: the model's own rule ('empty' for "
         "personalised models, 'popular' for the baselines), an empty list, the popularity "
-        "ranking, or an error (exit status 1)",
+        "ranking, or an error (exit status 1); default: %(default)s",
     )
 
 

@@ -16,7 +16,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "format and library versions, and fitted state.",
     )
     parser.add_argument("model", metavar="MODEL", help="a model file")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people, json for programs (default: text)",
+    )
     parser.set_defaults(run=run)
 
 

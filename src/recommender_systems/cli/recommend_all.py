@@ -35,7 +35,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="a Parquet dataset (folder or glob) whose user column names the users to score",
     )
-    parser.add_argument("--user-col", default="user_id", help="user id column of --data")
+    parser.add_argument(
+        "--user-col", default="user_id", help="user id column of --data (default: %(default)s)"
+    )
     parser.add_argument("--n", type=int, default=10, help="how many items per user (default 10)")
     parser.add_argument("--out", required=True, help="the output folder (Parquet files)")
     parser.add_argument("--quiet", action="store_true", help="no summary")

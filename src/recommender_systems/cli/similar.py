@@ -18,7 +18,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_model_option(parser)
     parser.add_argument("--item", required=True, help="the item id")
     parser.add_argument("--n", type=int, default=10, help="how many items (default 10)")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people, json for programs with scores (default: text)",
+    )
     parser.set_defaults(run=run)
 
 

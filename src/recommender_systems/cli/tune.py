@@ -45,8 +45,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_data_options(parser)
     add_param_option(parser)
     parser.add_argument("--budget", default="10m", help="time for the search (default 10m)")
-    parser.add_argument("--n-trials", type=int, default=100, help="at most this many trials")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split and the search")
+    parser.add_argument(
+        "--n-trials", type=int, default=100, help="at most this many trials (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the split and the search (default: %(default)s)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="threads for every model")
     parser.add_argument("--out", required=True, help="where to write the tuned model")
     parser.add_argument("--report", default=None, help="write the report (.md or .json)")
