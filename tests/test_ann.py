@@ -28,6 +28,10 @@ from recommender_systems import (
 pytest.importorskip("usearch", reason="the 'ann' extra is not installed")
 
 from recommender_systems import ann  # noqa: E402  (after the skip)
+from recommender_systems.cli import main  # noqa: E402
+from recommender_systems.cli._common import CliError  # noqa: E402
+from recommender_systems.cli.serve import require_index  # noqa: E402
+from recommender_systems.serving import Settings  # noqa: E402
 
 MODELS: dict[str, Callable[[], MatrixFactorization]] = {
     "als": lambda: ALS(n_factors=16, epochs=4, random_state=0),
@@ -182,3 +186,37 @@ def test_without_the_extra_importing_says_how_to_install(monkeypatch: pytest.Mon
     monkeypatch.delitem(sys.modules, "recommender_systems.ann")
     with pytest.raises(ImportError, match=r"pip install 'recommender-systems\[ann\]'"):
         importlib.import_module("recommender_systems.ann")
+
+
+def test_recsys_fit_ann_saves_an_index_and_serve_ann_requires_one(
+    log: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "log.csv"
+    log.to_csv(data, index=False)
+    fit = ["fit", "--data", str(data), "--quiet", "--param", "n_factors=8"]
+    indexed, plain = tmp_path / "indexed.recsys", tmp_path / "plain.recsys"
+    assert main([*fit, "--algo", "als", "--out", str(indexed), "--ann"]) == 0
+    assert main([*fit, "--algo", "als", "--out", str(plain)]) == 0
+    assert load(indexed).has_index and not load(plain).has_index
+    require_index(str(indexed))
+    with pytest.raises(CliError, match="holds none"):
+        require_index(str(plain))
+    knn = ["fit", "--data", str(data), "--quiet", "--algo", "item-knn", "--ann"]
+    assert main([*knn, "--out", str(tmp_path / "knn.recsys")]) != 0
+    assert "item vectors" in capsys.readouterr().err
+
+
+def test_a_served_model_file_with_an_index_answers_from_it(
+    log: pd.DataFrame, tmp_path: Path
+) -> None:
+    pytest.importorskip("fastapi", reason="the 'serve' extra is not installed")
+    from tests.test_serving import serving
+
+    model = ALS(n_factors=8, epochs=3, random_state=0).fit(log).build_index()
+    path = model.save(tmp_path / "als.recsys")
+    users = model.user_ids_.ids[:30].tolist()
+    with serving(Settings(path)) as client:
+        assert "item_index_" in client.get("/info").json()["state"]
+        got = client.post("/recommend", json={"user_ids": users, "n": 10}).json()
+    want = model.recommend_batch(users, 10, approximate=True).to_lists()
+    assert [row["items"] for row in got["results"]] == want
