@@ -53,17 +53,26 @@ def build(vectors: np.ndarray, *, connectivity: int, expansion_add: int, n_threa
 
 def serialise(index: Index) -> np.ndarray:
     """The index's own bytes (USearch's file format), as a ``uint8`` array."""
-    return np.frombuffer(index.save(), dtype=np.uint8)
+    data = index.save()
+    if data is None:  # only when saving to a path
+        raise RuntimeError("usearch: Index.save() returned no bytes")
+    return np.frombuffer(data, dtype=np.uint8)
 
 
 def restore(blob: np.ndarray) -> Index:
     """The index stored in ``blob``, viewing its bytes (no copy; read-only)."""
-    try:
-        return Index.restore(np.ascontiguousarray(blob, dtype=np.uint8), view=True)
-    except (ValueError, RuntimeError) as exc:
-        from recommender_systems.errors import ModelFileError
+    from recommender_systems.errors import ModelFileError
 
-        raise ModelFileError(f"approximate index: the stored bytes are not an index ({exc})")
+    try:
+        # The view keeps a reference to the buffer; the ItemIndex holds the array too.
+        index = Index.restore(np.ascontiguousarray(blob, dtype=np.uint8).data, view=True)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelFileError(
+            f"approximate index: the stored bytes are not an index ({exc})"
+        ) from None
+    if index is None:
+        raise ModelFileError("approximate index: the stored bytes hold no index")
+    return index
 
 
 def size(index: Index) -> tuple[int, int]:
@@ -79,7 +88,7 @@ def search(
     out = np.full((len(queries), k), -1, dtype=np.int64)
     if not len(queries) or not len(index) or k <= 0:
         return out
-    index.expansion_search = expansion
+    index.expansion_search = expansion  # type: ignore[misc]  # the stubs miss the setter
     matches = index.search(queries, k, threads=n_threads, exact=exact)
     keys = np.asarray(matches.keys).reshape(len(queries), -1)[:, :k].astype(np.int64)
     # One query gives a Matches (its keys are all found), several a BatchMatches.

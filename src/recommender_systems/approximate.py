@@ -76,9 +76,7 @@ class ApproximateSearch:
         return approximate_top_candidates(self, users, n, seen, allowed)
 
 
-def fetch_sizes(
-    n: int, seen_counts: np.ndarray, allowed_share: float, n_items: int
-) -> np.ndarray:
+def fetch_sizes(n: int, seen_counts: np.ndarray, allowed_share: float, n_items: int) -> np.ndarray:
     """How many candidates each user asks the index for: ``(n + seen) / allowed_share``
     rounded up to a power of two, capped at ``n_items``; 0 where that exceeds
     :data:`MAX_FETCH_SHARE` of the catalogue (those users are answered exactly).
@@ -128,9 +126,7 @@ def approximate_top_candidates(
     fallback = np.flatnonzero(found < wanted)
     if fallback.size:
         fallback_seen = None if seen is None else select_rows(seen, fallback)
-        indices[fallback], scores[fallback] = step.exact(
-            users[fallback], n, fallback_seen, allowed
-        )
+        indices[fallback], scores[fallback] = step.exact(users[fallback], n, fallback_seen, allowed)
     return indices, scores
 
 

@@ -409,7 +409,9 @@ class Recommender(Estimator, abc.ABC):
         chosen = query.item_indices(self.item_ids_, items)
         return self._score_block(np.array([index], dtype=np.int64))[0, chosen]
 
-    def similar_items(self, item: Any, n: int = 10, *, approximate: bool | None = None) -> list[Any]:
+    def similar_items(
+        self, item: Any, n: int = 10, *, approximate: bool | None = None
+    ) -> list[Any]:
         """The ``n`` items most similar to ``item`` (itself excluded), best first.
         ``approximate`` is as in :meth:`recommend_batch`."""
         self._check_fitted()

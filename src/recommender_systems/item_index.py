@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 
 from recommender_systems._estimator import Estimator
-from recommender_systems.errors import ModelFileError
 from recommender_systems._validation import check_positive_int
+from recommender_systems.errors import ModelFileError
 from recommender_systems.hyperparameters import Bool, Custom, Float, Int, declare
 from recommender_systems.kernels import topk
 
 if TYPE_CHECKING:
     from recommender_systems.ann import Index
 
-__all__ = ["CALIBRATION_QUERIES", "EXPANSIONS", "ItemIndex"]
+__all__ = ["CALIBRATION_QUERIES", "EXPANSIONS", "ItemIndex", "recall_at_k"]
 
 #: The search widths tried by calibration, in order; the first that reaches the
 #: target recall is kept (the last one if none does).
@@ -171,11 +171,11 @@ class ItemIndex(Estimator):
             width = int(self.expansion_search or EXPANSIONS[0])
             return width, float("nan") if not self.exact else 1.0
         k = min(CALIBRATION_K, self.n_vectors_)
-        truth, _ = topk(queries @ vectors.T, k, None, n_threads=n_threads)
+        _, truth = topk(queries @ vectors.T, k, None, n_threads=n_threads)
         recall = 0.0
         for width in EXPANSIONS:
             found = self._search(queries, k, width, n_threads)
-            recall = _recall(found, truth)
+            recall = recall_at_k(found, truth, vectors, queries)
             if recall >= self.target_recall:
                 return width, recall
         return EXPANSIONS[-1], recall
@@ -187,7 +187,19 @@ class ItemIndex(Estimator):
         return state
 
 
-def _recall(found: np.ndarray, truth: np.ndarray) -> float:
-    """Mean share of each row of ``truth`` present in the same row of ``found``."""
-    hits = sum(np.intersect1d(f[f >= 0], t[t >= 0]).size for f, t in zip(found, truth, strict=True))
-    return hits / max(1, int((truth >= 0).sum()))
+def recall_at_k(
+    found: np.ndarray, truth: np.ndarray, vectors: np.ndarray, queries: np.ndarray
+) -> float:
+    """Recall of ``found`` (item indices, -1 padded) against the exact top-k scores
+    ``truth`` (one row per query, best first, NaN padded).
+
+    A found item counts when its exact score reaches the k-th best score, so an
+    item tied with an exact answer is as good as it (factor models give many
+    items the same direction: exact search itself picks among them by index).
+    """
+    scores = np.matmul(vectors[np.maximum(found, 0)], queries[:, :, None])[:, :, 0]
+    kth = np.nanmin(truth, axis=1, keepdims=True)
+    tolerance = 1e-5 * np.maximum(1.0, np.abs(kth))
+    hits = (found >= 0) & (scores >= kth - tolerance)
+    wanted = np.minimum(hits.shape[1], (~np.isnan(truth)).sum(axis=1))
+    return float(np.minimum(hits.sum(axis=1), wanted).sum() / max(1, wanted.sum()))

@@ -93,18 +93,20 @@ class MatrixFactorization(Recommender):
         prototype._validate_params()
         threads = self._threads()
         rng = np.random.default_rng(0)
-        users = rng.choice(len(self.user_ids_), min(CALIBRATION_QUERIES, len(self.user_ids_)), replace=False)
+        users = rng.choice(
+            len(self.user_ids_), min(CALIBRATION_QUERIES, len(self.user_ids_)), replace=False
+        )
         indexes = {
             "item_index_": prototype.clone().fit(
                 self._index_vectors(), self._query_vectors(users), n_threads=threads
             )
         }
         if similar_items:
-            items = rng.choice(len(self.item_ids_), min(CALIBRATION_QUERIES, len(self.item_ids_)), replace=False)
-            unit = _unit(self.item_factors_)
-            indexes["similar_index_"] = prototype.clone().fit(
-                unit, unit[items], n_threads=threads
+            items = rng.choice(
+                len(self.item_ids_), min(CALIBRATION_QUERIES, len(self.item_ids_)), replace=False
             )
+            unit = _unit(self.item_factors_)
+            indexes["similar_index_"] = prototype.clone().fit(unit, unit[items], n_threads=threads)
         self.drop_index()
         vars(self).update(indexes)
         return self
