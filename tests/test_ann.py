@@ -31,6 +31,8 @@ from recommender_systems import ann
 from recommender_systems.cli import main
 from recommender_systems.cli._common import CliError
 from recommender_systems.cli.serve import require_index
+from tests.conftest import requires_ml100k
+from tests.test_docs import ROOT, python_blocks
 
 MODELS: dict[str, Callable[[], MatrixFactorization]] = {
     "als": lambda: ALS(n_factors=16, epochs=4, random_state=0),
@@ -222,3 +224,13 @@ def test_a_served_model_file_with_an_index_answers_from_it(
         got = client.post("/recommend", json={"user_ids": users, "n": 10}).json()
     want = model.recommend_batch(users, 10, approximate=True).to_lists()
     assert [row["items"] for row in got["results"]] == want
+
+
+@requires_ml100k
+def test_the_approximate_search_page_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    page = ROOT / "docs" / "approximate.md"
+    namespace: dict[str, object] = {}
+    for block in python_blocks(page):
+        exec(compile(block, str(page), "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "calibration recall@10" in out and "target 0.95" in out
