@@ -28,7 +28,7 @@ from recommender_systems.kernels import topk
 if TYPE_CHECKING:
     from recommender_systems.ann import Index
 
-__all__ = ["CALIBRATION_QUERIES", "EXPANSIONS", "ItemIndex", "recall_at_k"]
+__all__ = ["CALIBRATION_QUERIES", "EXPANSIONS", "ItemIndex", "tie_aware_recall"]
 
 #: The search widths tried by calibration, in order; the first that reaches the
 #: target recall is kept (the last one if none does).
@@ -52,12 +52,8 @@ class ItemIndex(Estimator):
     recall), ``expansion_add`` (search width while building), ``expansion_search``
     (search width per query; ``None`` calibrates it to ``target_recall``) and
     ``exact`` (brute-force search: exact results, for testing and small
-    catalogues).
-
-    Example:
-        >>> rng = np.random.default_rng(0)
-        >>> items = rng.standard_normal((1_000, 8), dtype=np.float32)
-        >>> index = ItemIndex().fit(items, queries=items[:50])  # doctest: +SKIP
+    catalogues). Examples are in the docs' "Approximate search" page (they need
+    the ``ann`` extra).
     """
 
     hyperparameters = declare(
@@ -175,7 +171,7 @@ class ItemIndex(Estimator):
         recall = 0.0
         for width in EXPANSIONS:
             found = self._search(queries, k, width, n_threads)
-            recall = recall_at_k(found, truth, vectors, queries)
+            recall = tie_aware_recall(found, truth, vectors, queries)
             if recall >= self.target_recall:
                 return width, recall
         return EXPANSIONS[-1], recall
@@ -187,7 +183,7 @@ class ItemIndex(Estimator):
         return state
 
 
-def recall_at_k(
+def tie_aware_recall(
     found: np.ndarray, truth: np.ndarray, vectors: np.ndarray, queries: np.ndarray
 ) -> float:
     """Recall of ``found`` (item indices, -1 padded) against the exact top-k scores

@@ -80,12 +80,8 @@ class MatrixFactorization(Recommender):
         serves ``similar_items`` (cosine of the item factors). ``options`` are
         :class:`~recommender_systems.item_index.ItemIndex`'s hyperparameters, e.g.
         ``target_recall=0.99``. The indexes are fitted state: ``save`` stores them
-        in the model file, ``fit`` drops them.
-
-        Example:
-            >>> from recommender_systems import ALS, generate_interactions
-            >>> model = ALS(n_factors=8, epochs=2).fit(generate_interactions(50, 40, 500))
-            >>> model.build_index().recommend(0, n=3, approximate=True)  # doctest: +SKIP
+        in the model file, ``fit`` drops them. Examples: the docs' "Approximate
+        search" page.
         """
         self._check_fitted()
         similar_items = check_bool(similar_items, "similar_items")
