@@ -25,7 +25,7 @@ from recommender_systems import (
     load,
 )
 
-pytest.importorskip("usearch", reason="the 'ann' extra is not installed")
+pytest.importorskip("faiss", reason="the 'ann' extra is not installed")
 
 from recommender_systems import ann
 from recommender_systems.cli import main
@@ -182,8 +182,7 @@ def test_ensure_index_keeps_a_saved_index_and_builds_a_missing_one(log: pd.DataF
 
 
 def test_without_the_extra_importing_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "usearch", None)
-    monkeypatch.setitem(sys.modules, "usearch.index", None)
+    monkeypatch.setitem(sys.modules, "faiss", None)
     monkeypatch.delitem(sys.modules, "recommender_systems.ann")
     with pytest.raises(ImportError, match=r"pip install 'recommender-systems\[ann\]'"):
         importlib.import_module("recommender_systems.ann")

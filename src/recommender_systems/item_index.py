@@ -1,7 +1,7 @@
 """An approximate nearest-neighbour index over item vectors, stored as model state.
 
-:class:`ItemIndex` holds a graph index (HNSW, built by the ``ann`` extra's
-library, see :mod:`recommender_systems.ann`) as the library's own serialised
+:class:`ItemIndex` holds a graph index (faiss's HNSW, through the ``ann``
+extra, see :mod:`recommender_systems.ann`) as the library's own serialised
 bytes in a ``uint8`` array: a model file saves it like any other array
 (checksummed, no pickle), and loading needs neither the training data nor a
 rebuild. The library is imported only to build or search the index; a model
@@ -15,15 +15,19 @@ the smallest setting whose recall@10 against exact search reaches
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
+import scipy.sparse as sp
 
 from recommender_systems._estimator import Estimator
 from recommender_systems._validation import check_positive_int
+from recommender_systems.approximate import ApproximateSearch
 from recommender_systems.errors import ModelFileError
 from recommender_systems.hyperparameters import Bool, Custom, Float, Int, declare
 from recommender_systems.kernels import topk
+from recommender_systems.query import TopN
 
 if TYPE_CHECKING:
     from recommender_systems.ann import Index
@@ -44,7 +48,7 @@ def _optional_width(value: Any, name: str) -> int | None:
 
 
 class ItemIndex(Estimator):
-    """An HNSW graph over item vectors, searched by inner product.
+    """An HNSW graph over item vectors, searched for the largest inner products.
 
     Built by ``model.build_index()`` (which passes its keyword arguments here);
     ``fit(vectors, queries)`` builds it directly. Hyperparameters: ``connectivity``
@@ -77,6 +81,8 @@ class ItemIndex(Estimator):
     blob_: np.ndarray
     n_vectors_: int
     n_dims_: int
+    #: The largest item norm (the lifting of inner products to distances).
+    max_norm_: float
     library_: str
     expansion_search_: int
     calibration_recall_: float
@@ -95,27 +101,39 @@ class ItemIndex(Estimator):
         self.target_recall = target_recall
         self.exact = exact
 
-    def fit(self, vectors: np.ndarray, queries: np.ndarray, *, n_threads: int = 0) -> Self:
+    def fit(
+        self,
+        vectors: np.ndarray,
+        queries: np.ndarray,
+        *,
+        seen: sp.csr_matrix | None = None,
+        n_threads: int = 0,
+    ) -> Self:
         """Builds the index over the rows of ``vectors`` (float32, one per item) and
         calibrates the search width on the rows of ``queries`` (a sample of the
-        vectors it will be searched with)."""
+        vectors it will be searched with), each excluding its row of ``seen``, as
+        the query path will."""
         from recommender_systems import ann  # the extra, imported only when needed
 
         self._validate_params()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1)
+        max_norm = float(norms.max()) if len(norms) and not self.exact else 0.0
         index = ann.build(
-            vectors,
+            _lift(vectors, norms, max_norm) if not self.exact else vectors,
             connectivity=int(self.connectivity),
             expansion_add=int(self.expansion_add),
+            exact=bool(self.exact),
             n_threads=n_threads,
         )
         self._reset()
         self.blob_ = ann.serialise(index)
         self.n_vectors_, self.n_dims_ = (int(s) for s in vectors.shape)
+        self.max_norm_ = max_norm
         self.library_ = ann.LIBRARY
         self._live: Index | None = index
         self.expansion_search_, self.calibration_recall_ = self._calibrate(
-            vectors, np.ascontiguousarray(queries, dtype=np.float32), n_threads
+            vectors, np.ascontiguousarray(queries, dtype=np.float32), seen, n_threads
         )
         return self
 
@@ -132,45 +150,67 @@ class ItemIndex(Estimator):
             raise ValueError(
                 f"queries: expected shape (m, {self.n_dims_}), received {queries.shape}"
             )
+        if not self.exact:  # queries get a zero in the lifted dimension
+            queries = np.hstack([queries, np.zeros((len(queries), 1), dtype=np.float32)])
         return ann.search(
             self._index(),
             queries,
             min(k, self.n_vectors_),
             expansion=max(expansion, k),
-            exact=bool(self.exact),
             n_threads=n_threads,
         )
 
     def _index(self) -> Index:
-        """The library's index, restored from :attr:`blob_` on first use (a model
-        loaded from a file memory-maps the bytes: the index is a view of them)."""
+        """The library's index, restored from :attr:`blob_` on first use."""
         from recommender_systems import ann
 
         live: Index | None = getattr(self, "_live", None)
         if live is None:
             # Two threads may both restore: each gets a valid index; one is kept.
             live = ann.restore(self.blob_)
-            if ann.size(live) != (self.n_vectors_, self.n_dims_):
+            dims = self.n_dims_ + (0 if self.exact else 1)
+            if ann.size(live) != (self.n_vectors_, dims):
                 raise ModelFileError(
                     f"approximate index: expected {self.n_vectors_} vectors of "
-                    f"{self.n_dims_} dimensions, the stored index holds "
+                    f"{dims} dimensions, the stored index holds "
                     f"{ann.size(live)[0]} of {ann.size(live)[1]}"
                 )
             self._live = live
         return live
 
     def _calibrate(
-        self, vectors: np.ndarray, queries: np.ndarray, n_threads: int
+        self,
+        vectors: np.ndarray,
+        queries: np.ndarray,
+        seen: sp.csr_matrix | None,
+        n_threads: int,
     ) -> tuple[int, float]:
-        """The search width to use, and the recall@10 it reached on ``queries``."""
+        """The search width to use, and the recall@10 the query path reached with it
+        on ``queries`` (over-fetch, seen items removed, exact fallback included)."""
         if self.expansion_search is not None or self.exact or not len(queries):
             width = int(self.expansion_search or EXPANSIONS[0])
             return width, float("nan") if not self.exact else 1.0
         k = min(CALIBRATION_K, self.n_vectors_)
-        _, truth = topk(queries @ vectors.T, k, None, n_threads=n_threads)
+        rows = np.arange(len(queries))
+
+        def exact(r: np.ndarray, n: int, s: sp.csr_matrix | None, a: np.ndarray | None) -> TopN:
+            return topk(queries[r] @ vectors.T, n, s, n_threads=n_threads)
+
+        def search_at(width: int) -> Callable[[np.ndarray, int], np.ndarray]:
+            return lambda q, n: self._search(q, n, width, n_threads)
+
+        _, truth = exact(rows, k, seen, None)
         recall = 0.0
         for width in EXPANSIONS:
-            found = self._search(queries, k, width, n_threads)
+            step = ApproximateSearch(
+                search=search_at(width),
+                queries=lambda r: queries[r],
+                scores=lambda r, c: np.matmul(vectors[c], queries[r][:, :, None])[:, :, 0],
+                exact=exact,
+                n_items=self.n_vectors_,
+                n_threads=n_threads,
+            )
+            found, _ = step(rows, k, seen, None)
             recall = tie_aware_recall(found, truth, vectors, queries)
             if recall >= self.target_recall:
                 return width, recall
@@ -181,6 +221,16 @@ class ItemIndex(Estimator):
         state = dict(vars(self))
         state.pop("_live", None)
         return state
+
+
+def _lift(vectors: np.ndarray, norms: np.ndarray, max_norm: float) -> np.ndarray:
+    """Items with one more coordinate, ``sqrt(max_norm² - |v|²)``: all of the same
+    norm, so that with queries lifted by a zero, the nearest item in Euclidean
+    distance is the one with the largest inner product (Bachrach et al. 2014).
+    HNSW needs a metric: searched by inner product directly, an item with a large
+    bias can end up with no incoming edge and is never found (measured on BPR)."""
+    extra = np.sqrt(np.maximum(max_norm**2 - norms.astype(np.float64) ** 2, 0.0))
+    return np.hstack([vectors, extra[:, None]]).astype(np.float32)
 
 
 def tie_aware_recall(

@@ -19,12 +19,13 @@ import functools
 from typing import Any, Self
 
 import numpy as np
+import scipy.sparse as sp
 
 from recommender_systems._validation import check_bool
 from recommender_systems.approximate import ApproximateSearch
 from recommender_systems.base import Recommender
 from recommender_systems.item_index import CALIBRATION_QUERIES, ItemIndex
-from recommender_systems.query import CandidateStep, Purpose
+from recommender_systems.query import CandidateStep, Purpose, select_rows
 
 __all__ = ["MatrixFactorization"]
 
@@ -94,7 +95,10 @@ class MatrixFactorization(Recommender):
         )
         indexes = {
             "item_index_": prototype.clone().fit(
-                self._index_vectors(), self._query_vectors(users), n_threads=threads
+                self._index_vectors(),
+                self._query_vectors(users),
+                seen=select_rows(self.user_items_, users),
+                n_threads=threads,
             )
         }
         if similar_items:
@@ -102,7 +106,13 @@ class MatrixFactorization(Recommender):
                 len(self.item_ids_), min(CALIBRATION_QUERIES, len(self.item_ids_)), replace=False
             )
             unit = _unit(self.item_factors_)
-            indexes["similar_index_"] = prototype.clone().fit(unit, unit[items], n_threads=threads)
+            itself = sp.csr_matrix(
+                (np.ones(items.size, dtype=np.float32), (np.arange(items.size), items)),
+                shape=(items.size, len(self.item_ids_)),
+            )
+            indexes["similar_index_"] = prototype.clone().fit(
+                unit, unit[items], seen=itself, n_threads=threads
+            )
         self.drop_index()
         vars(self).update(indexes)
         return self
