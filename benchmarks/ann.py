@@ -42,6 +42,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -247,6 +248,42 @@ def library_job(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def interleaved_job(args: argparse.Namespace) -> dict[str, Any]:
+    """The graph libraries in one process: built one after another on the same
+    vectors, then searched in turn (a, b, c, a, b, c, ...) at each width, so that
+    the machine's load falls on all of them alike."""
+    data = make_factors(args.kind, args.users, args.items, args.factors)
+    items, users = index_vectors(data)
+    del data
+    rng = np.random.default_rng(2)
+    queries = users[np.sort(rng.choice(len(users), args.queries, replace=False))]
+    truth = _exact_top(queries[: args.truth], items, 10, args.threads)
+    names = [name for name in args.libraries.split(",") if name != "faiss-ivf"]
+    searches, builds = {}, {}
+    for name in names:
+        start = time.perf_counter()
+        searches[name] = _library(name, items, args.threads)
+        builds[name] = time.perf_counter() - start
+    widths: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for width in WIDTHS[:4]:
+        seconds: dict[str, list[float]] = {name: [] for name in names}
+        found: dict[str, np.ndarray] = {}
+        for _ in range(args.repeats):
+            for name in names:
+                t = time.perf_counter()
+                found[name] = searches[name](queries, width)
+                seconds[name].append(time.perf_counter() - t)
+        for name in names:
+            widths[name].append(
+                {
+                    "width": width,
+                    "recall": _recall(found[name][: args.truth], truth),
+                    "users_per_s": len(queries) / statistics.median(seconds[name]),
+                }
+            )
+    return {name: {"build_s": builds[name], "widths": widths[name]} for name in names}
+
+
 def model_job(args: argparse.Namespace) -> dict[str, Any]:
     from threadpoolctl import threadpool_limits
 
@@ -328,6 +365,23 @@ def child(job: str, extra: list[str], args: argparse.Namespace) -> dict[str, Any
     return result
 
 
+def from_log(path: Path) -> dict[str, Any]:
+    """Results from the lines ``child`` printed: ``JOB --kind K [--library L] {json}``."""
+    results: dict[str, Any] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        words = line.split(" ", 5)
+        if len(words) < 4 or words[1] != "--kind":
+            continue
+        if words[0] == "library" and words[3] == "--library":
+            library, payload = words[4], words[5]
+            results.setdefault("libraries", {}).setdefault(words[2], {})[library] = json.loads(
+                payload
+            )
+        elif words[0] in ("model", "interleaved"):
+            results.setdefault(words[0], {})[words[2]] = json.loads(line.split(" ", 3)[3])
+    return results
+
+
 def _best(widths: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((w for w in widths if w["recall"] >= TARGET), None)
 
@@ -387,13 +441,36 @@ def report(results: dict[str, Any], args: argparse.Namespace, command: str) -> s
                     cells += ["—"] * (len(WIDTHS) - len(cells))
                     lines.append(f"| {kind} | {lib} | " + " | ".join(cells) + " |")
         lines.append("")
+    if "interleaved" in results:
+        lines += [
+            "## Graph libraries in one process, searches interleaved",
+            "",
+            "Each library builds its HNSW graph (connectivity 16, build width 128) on the "
+            "same vectors in one process; searches then run in turn at each width. "
+            "Cells: recall@10 @ users/s.",
+            "",
+            "| data | library | build s | " + " | ".join(f"w={w}" for w in WIDTHS[:4]) + " |",
+            "|---|---|---|" + "---|" * 4,
+        ]
+        for kind, by_lib in results["interleaved"].items():
+            if "error" in by_lib:
+                lines.append(f"| {kind} | failed: {by_lib['error']} |" + " |" * 5)
+                continue
+            for lib, res in by_lib.items():
+                cells = [f"{w['recall']:.3f} @ {w['users_per_s']:,.0f}/s" for w in res["widths"]]
+                lines.append(
+                    f"| {kind} | {lib} | {res['build_s']:.0f} | " + " | ".join(cells) + " |"
+                )
+        lines.append("")
     if "model" in results:
         lines += [
             "## Our query path: `recommend_batch(approximate=True)` against exact",
             "",
-            "USearch HNSW (connectivity 16, build width 128), search width calibrated by "
-            "`build_index` for recall@10 0.95 on 500 sampled users; seen items excluded "
-            "exactly (over-fetch, filter, rescore, exact fallback).",
+            "faiss HNSW (connectivity 16, build width 128) over the item vectors lifted "
+            "so that Euclidean distance ranks like the inner product; search width "
+            "calibrated by `build_index` for recall@10 0.95 on 500 sampled users (seen "
+            "items excluded, as queries do); seen items excluded exactly (over-fetch, "
+            "filter, exact rescoring, exact fallback).",
             "",
             "| data | build_index s | index MiB (resident growth) | stored bytes MiB "
             "| peak RSS MiB | width | recall@10 | exact users/s | approximate users/s "
@@ -427,7 +504,13 @@ def main() -> None:
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--libraries", default=",".join(LIBRARIES))
     parser.add_argument("--output", default="ann")
-    parser.add_argument("--job", choices=("library", "model"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--report-from",
+        help="write the report from the job lines a previous (interrupted) run printed",
+    )
+    parser.add_argument(
+        "--job", choices=("library", "model", "interleaved"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--kind", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--library", choices=LIBRARIES, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -437,10 +520,19 @@ def main() -> None:
     if args.job == "model":
         print(json.dumps(model_job(args)))
         return
+    if args.job == "interleaved":
+        print(json.dumps(interleaved_job(args)))
+        return
 
     command = "python -m benchmarks.ann " + " ".join(sys.argv[1:])
     kinds = args.kinds.split(",")
     results: dict[str, Any] = {}
+    # Interrupted runs: the report from the job lines they printed.
+    if args.report_from:
+        results = from_log(Path(args.report_from))
+        args.parts = ""
+    if "interleaved" in args.parts:
+        results["interleaved"] = {k: child("interleaved", ["--kind", k], args) for k in kinds}
     if "model" in args.parts:
         results["model"] = {k: child("model", ["--kind", k], args) for k in kinds}
     if "libraries" in args.parts:

@@ -42,6 +42,7 @@ def build(
     item ``i``. (:class:`~recommender_systems.item_index.ItemIndex` lifts inner
     products to distances for the graph.)"""
     dims = vectors.shape[1]
+    index: Index
     if exact:
         index = faiss.IndexFlatIP(dims)
     else:
@@ -85,7 +86,11 @@ def search(
         return np.full((len(queries), max(k, 0)), -1, dtype=np.int64)
     _threads(n_threads)
     # Per-call parameters: concurrent searches (a server's threads) share no state.
-    params = faiss.SearchParametersHNSW(efSearch=expansion) if hasattr(index, "hnsw") else None
+    params = (
+        faiss.SearchParametersHNSW(efSearch=expansion)  # type: ignore[attr-defined]  # stubs lag
+        if hasattr(index, "hnsw")
+        else None
+    )
     _, keys = index.search(queries, k, params=params)
     return np.asarray(keys, dtype=np.int64)
 
