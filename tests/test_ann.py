@@ -155,6 +155,9 @@ def test_bad_index_options_are_refused_before_building(log: pd.DataFrame) -> Non
     with pytest.raises(TypeError):
         model.build_index(size=3)
     assert not model.has_index
+    # A fixed width skips calibration, and its recall is still measured.
+    index = model.build_index(expansion_search=8, similar_items=False).item_index_
+    assert index.expansion_search_ == 8 and 0.0 <= index.calibration_recall_ <= 1.0
 
 
 def test_unknown_users_keep_their_policy(log: pd.DataFrame) -> None:

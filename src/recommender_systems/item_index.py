@@ -187,9 +187,8 @@ class ItemIndex(Estimator):
     ) -> tuple[int, float]:
         """The search width to use, and the recall@10 the query path reached with it
         on ``queries`` (over-fetch, seen items removed, exact fallback included)."""
-        if self.expansion_search is not None or self.exact or not len(queries):
-            width = int(self.expansion_search or EXPANSIONS[0])
-            return width, float("nan") if not self.exact else 1.0
+        if self.exact or not len(queries):
+            return EXPANSIONS[0], 1.0  # exact, or nothing to measure on
         k = min(CALIBRATION_K, self.n_vectors_)
         rows = np.arange(len(queries))
 
@@ -201,7 +200,9 @@ class ItemIndex(Estimator):
 
         _, truth = exact(rows, k, seen, None)
         recall = 0.0
-        for width in EXPANSIONS:
+        # A fixed width is measured too: calibration_recall_ always says what it gives.
+        widths = EXPANSIONS if self.expansion_search is None else (int(self.expansion_search),)
+        for width in widths:
             step = ApproximateSearch(
                 search=search_at(width),
                 queries=lambda r: queries[r],
@@ -214,7 +215,7 @@ class ItemIndex(Estimator):
             recall = tie_aware_recall(found, truth, vectors, queries)
             if recall >= self.target_recall:
                 return width, recall
-        return EXPANSIONS[-1], recall
+        return widths[-1], recall
 
     def __getstate__(self) -> dict[str, Any]:
         # The live index is rebuilt from blob_ on demand (copies, deep copies).
