@@ -37,16 +37,14 @@ Index = Any
 def build(
     vectors: np.ndarray, *, connectivity: int, expansion_add: int, exact: bool, n_threads: int
 ) -> Index:
-    """An HNSW graph searched by Euclidean distance or, if ``exact``, a flat index
-    searched by inner product, over the rows of ``vectors`` (float32); row ``i`` is
-    item ``i``. (:class:`~recommender_systems.item_index.ItemIndex` lifts inner
-    products to distances for the graph.)"""
+    """An HNSW graph (or, if ``exact``, a flat index) over the rows of ``vectors``
+    (float32), searched by inner product; row ``i`` is item ``i``."""
     dims = vectors.shape[1]
     index: Index
     if exact:
         index = faiss.IndexFlatIP(dims)
     else:
-        index = faiss.IndexHNSWFlat(dims, connectivity, faiss.METRIC_L2)
+        index = faiss.IndexHNSWFlat(dims, connectivity, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = expansion_add
     _threads(n_threads)
     if len(vectors):

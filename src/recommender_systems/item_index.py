@@ -15,6 +15,7 @@ the smallest setting whose recall@10 against exact search reaches
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
@@ -48,7 +49,7 @@ def _optional_width(value: Any, name: str) -> int | None:
 
 
 class ItemIndex(Estimator):
-    """An HNSW graph over item vectors, searched for the largest inner products.
+    """An HNSW graph over item vectors, searched by inner product.
 
     Built by ``model.build_index()`` (which passes its keyword arguments here);
     ``fit(vectors, queries)`` builds it directly. Hyperparameters: ``connectivity``
@@ -81,8 +82,6 @@ class ItemIndex(Estimator):
     blob_: np.ndarray
     n_vectors_: int
     n_dims_: int
-    #: The largest item norm (the lifting of inner products to distances).
-    max_norm_: float
     library_: str
     expansion_search_: int
     calibration_recall_: float
@@ -117,10 +116,8 @@ class ItemIndex(Estimator):
 
         self._validate_params()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1)
-        max_norm = float(norms.max()) if len(norms) and not self.exact else 0.0
         index = ann.build(
-            _lift(vectors, norms, max_norm) if not self.exact else vectors,
+            vectors,
             connectivity=int(self.connectivity),
             expansion_add=int(self.expansion_add),
             exact=bool(self.exact),
@@ -129,7 +126,6 @@ class ItemIndex(Estimator):
         self._reset()
         self.blob_ = ann.serialise(index)
         self.n_vectors_, self.n_dims_ = (int(s) for s in vectors.shape)
-        self.max_norm_ = max_norm
         self.library_ = ann.LIBRARY
         self._live: Index | None = index
         self.expansion_search_, self.calibration_recall_ = self._calibrate(
@@ -150,8 +146,6 @@ class ItemIndex(Estimator):
             raise ValueError(
                 f"queries: expected shape (m, {self.n_dims_}), received {queries.shape}"
             )
-        if not self.exact:  # queries get a zero in the lifted dimension
-            queries = np.hstack([queries, np.zeros((len(queries), 1), dtype=np.float32)])
         return ann.search(
             self._index(),
             queries,
@@ -168,11 +162,10 @@ class ItemIndex(Estimator):
         if live is None:
             # Two threads may both restore: each gets a valid index; one is kept.
             live = ann.restore(self.blob_)
-            dims = self.n_dims_ + (0 if self.exact else 1)
-            if ann.size(live) != (self.n_vectors_, dims):
+            if ann.size(live) != (self.n_vectors_, self.n_dims_):
                 raise ModelFileError(
                     f"approximate index: expected {self.n_vectors_} vectors of "
-                    f"{dims} dimensions, the stored index holds "
+                    f"{self.n_dims_} dimensions, the stored index holds "
                     f"{ann.size(live)[0]} of {ann.size(live)[1]}"
                 )
             self._live = live
@@ -215,6 +208,15 @@ class ItemIndex(Estimator):
             recall = tie_aware_recall(found, truth, vectors, queries)
             if recall >= self.target_recall:
                 return width, recall
+        if self.expansion_search is None:
+            warnings.warn(
+                f"approximate index: recall@10 {recall:.3f} at the widest search "
+                f"({widths[-1]}), below target_recall={self.target_recall}; queries stay "
+                "correct (seen and filtered items excluded) but may miss good items; "
+                "approximate=False is exact",
+                RuntimeWarning,
+                stacklevel=4,
+            )
         return widths[-1], recall
 
     def __getstate__(self) -> dict[str, Any]:
@@ -222,16 +224,6 @@ class ItemIndex(Estimator):
         state = dict(vars(self))
         state.pop("_live", None)
         return state
-
-
-def _lift(vectors: np.ndarray, norms: np.ndarray, max_norm: float) -> np.ndarray:
-    """Items with one more coordinate, ``sqrt(max_norm² - |v|²)``: all of the same
-    norm, so that with queries lifted by a zero, the nearest item in Euclidean
-    distance is the one with the largest inner product (Bachrach et al. 2014).
-    HNSW needs a metric: searched by inner product directly, an item with a large
-    bias can end up with no incoming edge and is never found (measured on BPR)."""
-    extra = np.sqrt(np.maximum(max_norm**2 - norms.astype(np.float64) ** 2, 0.0))
-    return np.hstack([vectors, extra[:, None]]).astype(np.float32)
 
 
 def tie_aware_recall(
