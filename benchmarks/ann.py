@@ -284,6 +284,45 @@ def interleaved_job(args: argparse.Namespace) -> dict[str, Any]:
     return {name: {"build_s": builds[name], "widths": widths[name]} for name in names}
 
 
+def lifting_job(args: argparse.Namespace) -> dict[str, Any]:
+    """faiss HNSW searched by inner product, against the same graph over vectors
+    lifted so that Euclidean distance ranks like the inner product (one more
+    coordinate ``sqrt(M^2 - |v|^2)``, queries lifted by a zero)."""
+    import faiss
+
+    faiss.omp_set_num_threads(args.threads)
+    data = make_factors(args.kind, args.users, args.items, args.factors)
+    items, users = index_vectors(data)
+    del data
+    queries = users[: args.truth]
+    truth = _exact_top(queries, items, 10, args.threads)
+    norms = np.linalg.norm(items, axis=1)
+    top = float(norms.max())
+    lifted = np.hstack([items, np.sqrt(np.maximum(top**2 - norms**2, 0.0))[:, None]])
+    lifted_queries = np.hstack([queries, np.zeros((len(queries), 1), dtype=np.float32)])
+    graphs = {
+        "inner product": (faiss.IndexHNSWFlat(items.shape[1], 16, faiss.METRIC_INNER_PRODUCT),
+                          items, queries),
+        "lifted": (faiss.IndexHNSWFlat(lifted.shape[1], 16), lifted, lifted_queries),
+    }  # fmt: skip
+    out: dict[str, Any] = {"norm_spread": top / float(np.median(norms))}
+    for name, (graph, vectors, asked) in graphs.items():
+        graph.hnsw.efConstruction = 128
+        graph.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        out[name] = [
+            _recall(
+                graph.search(
+                    np.ascontiguousarray(asked, dtype=np.float32),
+                    10,
+                    params=faiss.SearchParametersHNSW(efSearch=width),
+                )[1],
+                truth,
+            )
+            for width in WIDTHS
+        ]
+    return out
+
+
 def model_job(args: argparse.Namespace) -> dict[str, Any]:
     from threadpoolctl import threadpool_limits
 
@@ -441,6 +480,24 @@ def report(results: dict[str, Any], args: argparse.Namespace, command: str) -> s
                     cells += ["—"] * (len(WIDTHS) - len(cells))
                     lines.append(f"| {kind} | {lib} | " + " | ".join(cells) + " |")
         lines.append("")
+    if "lifting" in results:
+        lines += [
+            "## Inner-product search against lifting to Euclidean distances (faiss HNSW)",
+            "",
+            "Recall@10 at each search width; 'norm spread' is the largest item norm over "
+            "the median one.",
+            "",
+            "| data | norm spread | graph | " + " | ".join(f"w={w}" for w in WIDTHS) + " |",
+            "|---|---|---|" + "---|" * len(WIDTHS),
+        ]
+        for kind, res in results["lifting"].items():
+            if "error" in res:
+                lines.append(f"| {kind} | failed: {res['error']} |" + " |" * 7)
+                continue
+            for graph in ("inner product", "lifted"):
+                cells = " | ".join(f"{r:.3f}" for r in res[graph])
+                lines.append(f"| {kind} | {res['norm_spread']:.1f} | {graph} | {cells} |")
+        lines.append("")
     if "interleaved" in results:
         lines += [
             "## Graph libraries in one process, searches interleaved",
@@ -509,7 +566,7 @@ def main() -> None:
         help="write the report from the job lines a previous (interrupted) run printed",
     )
     parser.add_argument(
-        "--job", choices=("library", "model", "interleaved"), help=argparse.SUPPRESS
+        "--job", choices=("library", "model", "interleaved", "lifting"), help=argparse.SUPPRESS
     )
     parser.add_argument("--kind", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--library", choices=LIBRARIES, help=argparse.SUPPRESS)
@@ -523,6 +580,9 @@ def main() -> None:
     if args.job == "interleaved":
         print(json.dumps(interleaved_job(args)))
         return
+    if args.job == "lifting":
+        print(json.dumps(lifting_job(args)))
+        return
 
     command = "python -m benchmarks.ann " + " ".join(sys.argv[1:])
     kinds = args.kinds.split(",")
@@ -531,6 +591,8 @@ def main() -> None:
     if args.report_from:
         results = from_log(Path(args.report_from))
         args.parts = ""
+    if "lifting" in args.parts:
+        results["lifting"] = {k: child("lifting", ["--kind", k], args) for k in kinds}
     if "interleaved" in args.parts:
         results["interleaved"] = {k: child("interleaved", ["--kind", k], args) for k in kinds}
     if "model" in args.parts:
