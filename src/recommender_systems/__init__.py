@@ -45,6 +45,7 @@ from recommender_systems.features import text_features
 from recommender_systems.hybrid import HybridBook, HybridRecommender
 from recommender_systems.idmap import IdMap
 from recommender_systems.interactions import Interactions
+from recommender_systems.item_index import ItemIndex
 from recommender_systems.kernels import backend as kernel_backend
 from recommender_systems.matrix_factorization import MatrixFactorization
 from recommender_systems.metrics import (
@@ -89,6 +90,7 @@ __all__ = [
     "IdMap",
     "InsufficientMemoryError",
     "Interactions",
+    "ItemIndex",
     "ItemKNN",
     "MatrixFactorization",
     "MeanRating",

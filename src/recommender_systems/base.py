@@ -12,7 +12,11 @@ model replaces that step and nothing else.
 
 Models that can score a new user from a list of items ("fold-in") implement
 :meth:`Recommender._scores_for_history`; models with item vectors or
-similarities implement :meth:`Recommender._item_similarity`. The shared
+similarities implement :meth:`Recommender._item_similarity`. Models with an
+approximate nearest-neighbour index (``build_index``, see
+:mod:`recommender_systems.approximate`) return its candidate steps from
+:meth:`Recommender._approximate_step`; ``approximate=`` on the query methods
+chooses between them and the exact steps. The shared
 behaviours (unknown users, ``n``, ``items=``, ``exclude=``) are documented in
 :mod:`recommender_systems.query`.
 """
@@ -32,14 +36,13 @@ import scipy.sparse as sp
 from recommender_systems import query
 from recommender_systems._deprecation import renamed_keywords
 from recommender_systems._estimator import Estimator, fitted_state
-from recommender_systems._validation import check_choice, check_positive_int
+from recommender_systems._validation import check_bool, check_choice, check_positive_int
 from recommender_systems.errors import DataError, NotSupportedError, UnknownUserError
 from recommender_systems.hyperparameters import Threads, declared
 from recommender_systems.idmap import IdMap
 from recommender_systems.interactions import Interactions, as_interactions
-from recommender_systems.kernels import topk
 from recommender_systems.progress import Epoch, EpochCallback, Training
-from recommender_systems.query import UNKNOWN_USERS, TopN, UnknownUsers
+from recommender_systems.query import UNKNOWN_USERS, CandidateStep, TopN, UnknownUsers
 from recommender_systems.recommendations import Recommendations
 from recommender_systems.state import Array, Ids, Sparse, StateDeclaration, declare_state
 
@@ -207,6 +210,40 @@ class Recommender(Estimator, abc.ABC):
             n_threads=self._threads(),
         )
 
+    def _similar_candidates(
+        self,
+        items: np.ndarray,
+        n: int,
+        seen: sp.csr_matrix | None,
+        allowed: np.ndarray | None,
+    ) -> TopN:
+        """The candidate step of :meth:`similar_items`: like :meth:`_top_candidates`,
+        for the items at ``items`` (``seen`` holds each item itself)."""
+        sims = query.check_scores(self._item_similarity(items), items.size, len(self.item_ids_))
+        return query.rank(sims, n, seen, allowed, self._threads())
+
+    def _approximate_step(self, purpose: query.Purpose) -> CandidateStep | None:
+        """The approximate candidate step for ``purpose`` (``"recommend"`` or
+        ``"similar_items"``), or ``None`` when the model holds no index for it."""
+        return None
+
+    def _candidate_step(self, approximate: bool | None, purpose: query.Purpose) -> CandidateStep:
+        """The candidate step a query uses: the approximate one when ``approximate`` is
+        true, or ``None`` and the model holds an index; else the exact one."""
+        if approximate is not None:
+            approximate = check_bool(approximate, "approximate")
+        step = None if approximate is False else self._approximate_step(purpose)
+        if step is not None:
+            return step
+        if approximate:
+            raise NotSupportedError(
+                f"approximate: expected a model with an approximate index for {purpose}, "
+                f"received a {type(self).__name__} without one (build it with "
+                "model.build_index(), which models with item vectors have: ALS, BPR, SVD, "
+                "TwoTowerCF)"
+            )
+        return self._top_candidates if purpose == "recommend" else self._similar_candidates
+
     @property
     def supports_fold_in(self) -> bool:
         """Whether :meth:`recommend_from_history` works for this model."""
@@ -243,10 +280,12 @@ class Recommender(Estimator, abc.ABC):
         items: Iterable[Any] | None = None,
         exclude: Iterable[Any] | None = None,
         unknown: UnknownUsers | None = None,
+        approximate: bool | None = None,
     ) -> list[Any]:
         """The top ``n`` item ids for ``user``, best first (``user_id=`` is the original
         library's name for ``user``). A user unseen in training gets what ``unknown``
-        says, by default the model's :attr:`unknown_users`.
+        says, by default the model's :attr:`unknown_users`. ``approximate`` is as in
+        :meth:`recommend_batch`.
 
         Example:
             >>> import pandas as pd
@@ -262,6 +301,7 @@ class Recommender(Estimator, abc.ABC):
             items=items,
             exclude=exclude,
             unknown=unknown,
+            approximate=approximate,
         )
         return batch.to_lists()[0]
 
@@ -274,16 +314,21 @@ class Recommender(Estimator, abc.ABC):
         items: Iterable[Any] | None = None,
         exclude: Iterable[Any] | None = None,
         unknown: UnknownUsers | None = None,
+        approximate: bool | None = None,
     ) -> Recommendations:
         """Top ``n`` items for many users at once (the fast path).
 
         Returns :class:`~recommender_systems.recommendations.Recommendations`
         (arrays of ids and scores; ``.to_frame()`` gives a long DataFrame).
         ``unknown`` overrides the model's unknown-user policy for this call.
+        ``approximate``: ``True`` searches the model's approximate index (built by
+        ``build_index``; seen items, ``items=`` and ``exclude=`` stay exact),
+        ``False`` scores every item, ``None`` uses the index when the model holds one.
         """
         self._check_fitted()
         n = self._list_length(n)
         policy = check_choice(unknown or self.unknown_users, "unknown", UNKNOWN_USERS)
+        step = self._candidate_step(approximate, "recommend")
         user_arr = self.user_ids_.keys(query.as_id_array(users), name="user_id")
         indices = self.user_ids_.to_index(user_arr, missing="ignore")
         allowed = query.allowed_items(self.item_ids_, items, exclude)
@@ -298,7 +343,7 @@ class Recommender(Estimator, abc.ABC):
         if known.size:
             rows = indices[known]
             seen = query.select_rows(self.user_items_, rows) if exclude_seen else None
-            top[known], scores[known] = self._top_candidates(rows, n, seen, allowed)
+            top[known], scores[known] = step(rows, n, seen, allowed)
         if missing.size and policy == "popular":
             fallback = query.check_scores(self._fallback_scores()[None, :], 1, len(self.item_ids_))
             top[missing], scores[missing] = query.rank(fallback, n, None, allowed, self._threads())
@@ -383,18 +428,22 @@ class Recommender(Estimator, abc.ABC):
         chosen = query.item_indices(self.item_ids_, items)
         return self._score_block(np.array([index], dtype=np.int64))[0, chosen]
 
-    def similar_items(self, item: Any, n: int = 10) -> list[Any]:
-        """The ``n`` items most similar to ``item`` (itself excluded), best first."""
+    def similar_items(
+        self, item: Any, n: int = 10, *, approximate: bool | None = None
+    ) -> list[Any]:
+        """The ``n`` items most similar to ``item`` (itself excluded), best first.
+        ``approximate`` is as in :meth:`recommend_batch`."""
         self._check_fitted()
         n = self._list_length(n)
         if not self.supports_similar_items:
             self._item_similarity(np.empty(0, dtype=np.int64))  # raises NotSupportedError
+        step = self._candidate_step(approximate, "similar_items")
         index = query.item_indices(self.item_ids_, [item])
-        sims = query.check_scores(self._item_similarity(index), 1, len(self.item_ids_))
         itself = sp.csr_matrix(
-            (np.ones(1, dtype=np.float32), (np.zeros(1, dtype=np.int64), index)), shape=sims.shape
+            (np.ones(1, dtype=np.float32), (np.zeros(1, dtype=np.int64), index)),
+            shape=(1, len(self.item_ids_)),
         )
-        top, _ = topk(sims, n, itself, n_threads=self._threads())
+        top, _ = step(index, n, itself, None)
         return list(self.item_ids_.to_ids(top[0][top[0] >= 0]).tolist())
 
     # ---------------------------------------------------------------- helpers

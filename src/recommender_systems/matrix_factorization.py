@@ -7,14 +7,26 @@ one matrix product each (the :class:`~recommender_systems.base.Recommender`
 batches users so that a block stays within a fixed memory budget) and hands the
 block to the Rust top-k kernel; ``similar_items`` ranks items by the cosine of
 their factors.
+
+For large catalogues, :meth:`MatrixFactorization.build_index` adds approximate
+nearest-neighbour indexes over the item vectors (the ``ann`` extra): queries then
+search them instead of scoring every item (:mod:`recommender_systems.approximate`).
 """
 
 from __future__ import annotations
 
-import numpy as np
+import functools
+from typing import Any, Self
 
+import numpy as np
+import scipy.sparse as sp
+
+from recommender_systems._validation import check_bool
+from recommender_systems.approximate import ApproximateSearch
 from recommender_systems.base import Recommender
-from recommender_systems.state import Array, declare_state
+from recommender_systems.item_index import CALIBRATION_QUERIES, ItemIndex
+from recommender_systems.query import CandidateStep, Purpose, select_rows
+from recommender_systems.state import Array, Fitted, declare_state
 
 __all__ = ["MatrixFactorization"]
 
@@ -35,9 +47,15 @@ class MatrixFactorization(Recommender):
         Recommender.state,
         user_factors_=Array("float32", ("n_users", "n_factors")),
         item_factors_=Array("float32", ("n_items", "n_factors")),
+        item_index_=Fitted(ItemIndex, optional=True),
+        similar_index_=Fitted(ItemIndex, optional=True),
     )
     user_factors_: np.ndarray
     item_factors_: np.ndarray
+    #: Approximate indexes (only after :meth:`build_index`): over the item vectors
+    #: (with biases), for ``recommend``; over unit item vectors, for ``similar_items``.
+    item_index_: ItemIndex
+    similar_index_: ItemIndex
 
     def _item_offsets(self) -> np.ndarray | None:
         """Per-item score offsets (item biases), or ``None``."""
@@ -58,10 +76,127 @@ class MatrixFactorization(Recommender):
         return scores
 
     def _item_similarity(self, items: np.ndarray) -> np.ndarray:
-        norms = np.linalg.norm(self.item_factors_, axis=1)
-        # An item without signal (all-zero factors) is similar to nothing.
-        unit = self.item_factors_ / np.where(norms > 0, norms, 1.0)[:, None]
+        unit = _unit(self.item_factors_)
         return unit[items] @ unit.T
+
+    # ------------------------------------------------------ approximate search
+    def build_index(self, *, similar_items: bool = True, **options: Any) -> Self:
+        """Builds approximate nearest-neighbour indexes over the item vectors (needs
+        the ``ann`` extra); queries then use them by default (``approximate=None``).
+
+        One index serves ``recommend`` (inner products with the user factors, item
+        biases folded into an extra dimension), and, if ``similar_items``, a second
+        serves ``similar_items`` (cosine of the item factors). ``options`` are
+        :class:`~recommender_systems.item_index.ItemIndex`'s hyperparameters, e.g.
+        ``target_recall=0.99``. The indexes are fitted state: ``save`` stores them
+        in the model file, ``fit`` drops them. Examples: the docs' "Approximate
+        search" page.
+        """
+        self._check_fitted()
+        similar_items = check_bool(similar_items, "similar_items")
+        prototype = ItemIndex(**options)
+        prototype._validate_params()
+        threads = self._threads()
+        rng = np.random.default_rng(0)
+        users = rng.choice(
+            len(self.user_ids_), min(CALIBRATION_QUERIES, len(self.user_ids_)), replace=False
+        )
+        indexes = {
+            "item_index_": prototype.clone().fit(
+                self._index_vectors(),
+                self._query_vectors(users),
+                seen=select_rows(self.user_items_, users),
+                n_threads=threads,
+            )
+        }
+        if similar_items:
+            items = rng.choice(
+                len(self.item_ids_), min(CALIBRATION_QUERIES, len(self.item_ids_)), replace=False
+            )
+            unit = _unit(self.item_factors_)
+            itself = sp.csr_matrix(
+                (np.ones(items.size, dtype=np.float32), (np.arange(items.size), items)),
+                shape=(items.size, len(self.item_ids_)),
+            )
+            indexes["similar_index_"] = prototype.clone().fit(
+                unit, unit[items], seen=itself, n_threads=threads
+            )
+        self.drop_index()
+        vars(self).update(indexes)
+        return self
+
+    def drop_index(self) -> Self:
+        """Removes the approximate indexes: queries score every item again."""
+        for name in ("item_index_", "similar_index_"):
+            vars(self).pop(name, None)
+        return self
+
+    @property
+    def has_index(self) -> bool:
+        """Whether the model holds an approximate index (see :meth:`build_index`)."""
+        return "item_index_" in vars(self)
+
+    def _approximate_step(self, purpose: Purpose) -> CandidateStep | None:
+        name = "item_index_" if purpose == "recommend" else "similar_index_"
+        index: ItemIndex | None = vars(self).get(name)
+        if index is None:
+            return None
+        threads = self._threads()
+        if purpose == "recommend":
+            return ApproximateSearch(
+                search=functools.partial(index.search, n_threads=threads),
+                queries=self._query_vectors,
+                scores=self._candidate_scores,
+                exact=self._top_candidates,
+                n_items=len(self.item_ids_),
+                n_threads=threads,
+            )
+        return ApproximateSearch(
+            search=functools.partial(index.search, n_threads=threads),
+            queries=lambda items: _unit(self.item_factors_[items]),
+            scores=self._candidate_similarities,
+            exact=self._similar_candidates,
+            n_items=len(self.item_ids_),
+            n_threads=threads,
+        )
+
+    def _index_vectors(self) -> np.ndarray:
+        """Item vectors whose inner product with :meth:`_query_vectors` is the score:
+        the item factors, with the item bias as an extra dimension."""
+        bias = self._item_offsets()
+        if bias is None:
+            return self.item_factors_
+        return np.hstack([self.item_factors_, bias[:, None]]).astype(np.float32)
+
+    def _query_vectors(self, users: np.ndarray) -> np.ndarray:
+        vectors = self.user_factors_[users]
+        if self._item_offsets() is None:
+            return vectors
+        return np.hstack([vectors, np.ones((len(users), 1), dtype=vectors.dtype)])
+
+    def _candidate_scores(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """Exact scores of ``candidates`` (one row of item indices per user)."""
+        scores = _row_products(self.item_factors_[candidates], self.user_factors_[users])
+        bias = self._item_offsets()
+        return scores if bias is None else scores + bias[candidates]
+
+    def _candidate_similarities(self, items: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """Exact cosines of ``candidates`` (one row of item indices per item)."""
+        return _row_products(
+            _unit(self.item_factors_[candidates]), _unit(self.item_factors_[items])
+        )
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` scaled to unit length along the last axis; an all-zero vector (an
+    item without signal) stays zero, similar to nothing."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)
+
+
+def _row_products(gathered: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """``gathered[i, j] @ queries[i]``: shape ``(m, k)`` from ``(m, k, d)`` and ``(m, d)``."""
+    return np.matmul(gathered, queries[:, :, None])[:, :, 0]
 
 
 def initial_factors(

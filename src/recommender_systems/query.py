@@ -41,6 +41,8 @@ from recommender_systems.kernels import topk
 __all__ = [
     "SCORE_BLOCK_ELEMENTS",
     "UNKNOWN_USERS",
+    "CandidateStep",
+    "Purpose",
     "TopN",
     "UnknownUsers",
     "allowed_items",
@@ -63,6 +65,13 @@ SCORE_BLOCK_ELEMENTS = 1 << 24
 
 #: Top-n internal item indices (int64, -1 padding) and their scores (float32, NaN padding).
 TopN = tuple[np.ndarray, np.ndarray]
+
+#: A candidate step: ``step(rows, n, seen, allowed) -> TopN`` (see
+#: ``Recommender._top_candidates``); exact, or through an approximate index.
+CandidateStep = Callable[[np.ndarray, int, "sp.csr_matrix | None", "np.ndarray | None"], TopN]
+
+#: What a candidate step ranks: items for users, or items similar to items.
+Purpose = Literal["recommend", "similar_items"]
 
 
 def one_id(value: Any) -> np.ndarray:

@@ -213,12 +213,18 @@ class Fitted(Kind):
 
 @dataclass(frozen=True)
 class Text(Kind):
-    """One of the strings ``options``."""
+    """One of the strings ``options`` (with ``prefixes``: a string of at most 200
+    characters that starts with one of them, such as a library and its version)."""
 
     options: tuple[str, ...]
+    prefixes: bool = False
 
     def check(self, value: Any, where: str, dims: Dims, model: Any) -> None:
-        if value not in self.options:
+        if self.prefixes:
+            ok = isinstance(value, str) and len(value) <= 200 and value.startswith(self.options)
+        else:
+            ok = value in self.options
+        if not ok:
             raise StateMismatch(
                 f"{where}: expected one of {', '.join(map(repr, self.options))}, received {value!r}"
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 from recommender_systems.base import Recommender
 from recommender_systems.cli._common import (
@@ -15,6 +16,7 @@ from recommender_systems.cli._common import (
     parse_params,
 )
 from recommender_systems.cli._engine import add_engine_options, check_local, distributed
+from recommender_systems.errors import NotSupportedError
 from recommender_systems.progress import show_progress
 from recommender_systems.registry import get_algorithm
 
@@ -30,6 +32,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_data_options(parser)
     add_param_option(parser)
     parser.add_argument("--out", required=True, help="where to write the model file")
+    parser.add_argument(
+        "--ann",
+        action="store_true",
+        help="also build an approximate nearest-neighbour index and save it with the model "
+        "(factor models; needs the 'ann' extra)",
+    )
     parser.add_argument(
         "--progress",
         action="store_true",
@@ -53,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         # A bar's carriage returns only make sense on a terminal, not in a log file.
         with show_progress(not args.quiet and (args.progress or sys.stderr.isatty())):
             model.fit(frame)
+    if args.ann:
+        build_index(model)
     seconds = time.perf_counter() - started
     path = model.save(args.out)
     if not args.quiet:
@@ -81,3 +91,15 @@ def fit_on_ray(model: Recommender, args: argparse.Namespace) -> None:
             progress=not args.quiet,
         )
         module.fit(model, data, progress=not args.quiet)
+
+
+def build_index(model: Any) -> None:
+    """Adds the approximate index ``--ann`` asks for, or says why it cannot."""
+    try:
+        from recommender_systems.ann import ensure_index
+    except ImportError as exc:
+        raise CliError(f"--ann: {exc}") from None
+    try:
+        ensure_index(model)
+    except NotSupportedError as exc:
+        raise CliError(str(exc)) from None

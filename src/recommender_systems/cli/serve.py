@@ -63,6 +63,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the service's messages (default info: one line when ready); debug and trace "
         "also show uvicorn's",
     )
+    parser.add_argument(
+        "--ann",
+        action="store_true",
+        help="answer from the model file's approximate nearest-neighbour index (built "
+        "with model.build_index() before saving; needs the 'ann' extra)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -74,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
             f"serving needs the 'serve' extra: pip install 'recommender-systems[serve]' ({exc})"
         ) from None
     import_modules(args.imports)
+    if args.ann:
+        require_index(args.model)
     settings = serving.Settings(
         model_path=args.model,
         unknown_users=None if args.unknown_users == "model" else args.unknown_users,
@@ -85,3 +93,23 @@ def run(args: argparse.Namespace) -> int:
     )
     serving.run(settings, host=args.host, port=args.port, log_level=args.log_level)
     return 0
+
+
+def require_index(path: str) -> None:
+    """Fails fast unless the extra is installed and the model file holds an index.
+
+    A model holding an index answers from it by default, so the server needs
+    nothing more; building one at start-up for a file without is the server's
+    hook, :func:`recommender_systems.ann.ensure_index`.
+    """
+    from recommender_systems.persistence import read_info
+
+    try:
+        import recommender_systems.ann  # noqa: F401
+    except ImportError as exc:
+        raise CliError(f"--ann: {exc}") from None
+    if "item_index_" not in read_info(path).state:
+        raise CliError(
+            f"--ann: expected a model file holding an approximate index, received {path}, "
+            "which holds none (build it with model.build_index() before model.save())"
+        )
