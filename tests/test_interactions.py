@@ -278,3 +278,25 @@ def test_csv_ids_keep_their_text_unless_canonical_integers(tmp_path: Path) -> No
     assert data.user_ids.kind == "int" and data.item_ids.ids.tolist() == [-7, 3]
     path.write_text("u\ti\n1\tx\n")
     assert Interactions.from_file(path, sep="\t", user_col="u", item_col="i").user_ids.kind == "int"
+
+
+def test_from_sparse_shares_a_canonical_matrix_and_never_changes_the_callers() -> None:
+    canonical = sp.csr_matrix(np.array([[1, 0, 2], [0, 3, 0]], dtype=np.float32))
+    data = Interactions.from_sparse(canonical)
+    for ours, theirs in [
+        (data.matrix.data, canonical.data),
+        (data.matrix.indices, canonical.indices),
+    ]:
+        assert np.shares_memory(ours, theirs)
+        assert not ours.flags.writeable
+    assert canonical.data.flags.writeable  # the caller's arrays stay as they were
+    # Duplicates and stored zeros need changes: made on a copy, never on the input.
+    messy = sp.csr_matrix(
+        (np.array([1, 2, 0], np.float32), np.array([2, 2, 1]), np.array([0, 2, 3])),
+        shape=(2, 3),
+    )
+    before = (messy.data.copy(), messy.indices.copy(), messy.indptr.copy())
+    data = Interactions.from_sparse(messy)
+    assert data.matrix.toarray().tolist() == [[0, 0, 3], [0, 0, 0]]
+    for after, original in zip((messy.data, messy.indices, messy.indptr), before, strict=True):
+        np.testing.assert_array_equal(after, original)

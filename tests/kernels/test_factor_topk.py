@@ -150,7 +150,7 @@ def test_bad_arguments_raise_parameter_errors() -> None:
     with pytest.raises(ParameterError, match="item_factors"):
         factor_topk(u, np.array([0]), np.ones((4, 2), np.float32), 1)
     with pytest.raises(ParameterError, match="exclude"):
-        factor_topk(u, np.array([0]), v, 1, exclude=sp.csr_matrix((2, 4), dtype=np.float32))
+        factor_topk(u, np.array([0]), v, 1, exclude=sp.csr_matrix(np.zeros((2, 4), np.float32)))
 
 
 def _interactions(seed: int) -> sp.csr_matrix:
