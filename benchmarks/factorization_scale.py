@@ -97,11 +97,9 @@ def run_job(job: str, path: str, threads: int, factors: int, repeats: int) -> di
     shape = (int(arrays["shape"][0]), int(arrays["shape"][1]))
     csr = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
     data = None if job.endswith("implicit") else Interactions.from_sparse(csr)
-    if job.startswith("als-topk"):
-        # The whole workflow in one process, each library holding the matrix once.
-        writable = csr if job.endswith("implicit") else None
-    else:
-        writable = csr.copy() if job.endswith("implicit") else None  # implicit writes it
+    # Each library holds the matrix once (ours shares the arrays of a canonical CSR;
+    # implicit may write to its input, which this process no longer needs).
+    writable = csr if job.endswith("implicit") else None
     del arrays
     load_peak = _resident_bytes("VmHWM")
     before = _resident_bytes("VmRSS")
