@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from recommender_systems import DataError, Interactions, generate_interactions
+from recommender_systems.idmap import IdMap
 from recommender_systems.interactions import as_interactions
 from tests.helpers import same_sparse
 
@@ -300,3 +301,13 @@ def test_from_sparse_shares_a_canonical_matrix_and_never_changes_the_callers() -
     assert data.matrix.toarray().tolist() == [[0, 0, 3], [0, 0, 0]]
     for after, original in zip((messy.data, messy.indices, messy.indptr), before, strict=True):
         np.testing.assert_array_equal(after, original)
+
+
+def test_a_bad_value_in_a_large_matrix_is_reported_at_its_position() -> None:
+    # Values are checked a million at a time; the message names the absolute position.
+    n = (1 << 20) + 10
+    data = np.ones(n, np.float32)
+    data[n - 5] = np.nan
+    matrix = sp.csr_matrix((data, np.arange(n), np.array([0, n])), shape=(1, n))
+    with pytest.raises(DataError, match=f"at stored position {n - 5}"):
+        Interactions(matrix, IdMap(np.arange(1)), IdMap(np.arange(n)))

@@ -391,7 +391,7 @@ def _canonical_csr(matrix: Any) -> sp.csr_matrix:
         csr = csr.copy()
         csr.sum_duplicates()  # sorts too
     data = csr.data.astype(np.float32, copy=False)
-    check_values(data, "matrix", where="stored position")
+    _check_stored_values(data)
     out = sp.csr_matrix(cast(Any, csr.shape), dtype=np.float32)
     # Assigned after construction: SciPy's constructor casts both index arrays to one
     # type, which would copy them.
@@ -400,6 +400,19 @@ def _canonical_csr(matrix: Any) -> sp.csr_matrix:
     out.data = _read_only(data)
     out.has_sorted_indices = True
     return out
+
+
+def _check_stored_values(data: np.ndarray) -> None:
+    """:func:`check_values` on a matrix's stored values, a million at a time: its
+    float64 temporaries then stay small however large the matrix."""
+    step = 1 << 20
+    for start in range(0, data.size, step):
+        try:
+            check_values(data[start : start + step], "matrix", where="stored position")
+        except DataError:
+            # The whole array, for the message to give the absolute position.
+            check_values(data, "matrix", where="stored position")
+            raise
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
