@@ -19,21 +19,27 @@ Paired jobs:
 - top-10 for every user, seen items excluded, ranked from the same ALS factors.
 
 Our models without a counterpart in ``implicit`` are timed alone (fit, one run at
-10M). Peak memory at 10M is in ``factorization_scale.md`` and
-``neighborhood-scale.md``. Writes ``benchmarks/results/speed.md``.
+10M). Then, at the largest size, the peak resident memory of each factor job beside
+implicit's, each job in its own process (``benchmarks.factorization_scale``): ALS
+fit, BPR fit, top-10 for every user, and the whole workflow (ALS fit then top-10),
+the loaded matrix included. ``--memory-size none`` skips it. Writes
+``benchmarks/results/speed.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from benchmarks import factorization_scale
 from benchmarks._common import interleaved_medians, machine_summary, write_result
 from benchmarks.peers import implicit_model
 from recommender_systems import (
@@ -88,6 +94,10 @@ def paired(data: Interactions, size: str, threads: int, repeats: int) -> list[Ro
             lambda: BPR(n_factors=FACTORS, epochs=5, n_threads=threads, random_state=0).fit(data),
             implicit_fit("bpr", {"factors": FACTORS, "iterations": 5, **t}),
         ),
+        "ItemKNN fit (cosine, k = 100)": (
+            lambda: ItemKNN(n_neighbors=100, similarity="cosine", n_threads=threads).fit(data),
+            implicit_fit("cosine", {"K": 100, "num_threads": threads}),
+        ),
         "ItemKNN fit (BM25, k = 200)": (
             lambda: ItemKNN(n_neighbors=200, similarity="bm25", n_threads=threads).fit(data),
             implicit_fit("bm25", {"K": 200, "num_threads": threads}),
@@ -132,6 +142,42 @@ def alone(data: Interactions, size: str, threads: int, repeats: int) -> list[Row
     return rows
 
 
+#: Peak-memory jobs of benchmarks.factorization_scale: (task, ours, implicit).
+MEMORY_JOBS = (
+    ("ALS fit", "als-ours", "als-implicit"),
+    ("BPR fit", "bpr-ours", "bpr-implicit"),
+    ("top-10 for every user", "topk-ours", "topk-implicit"),
+    ("ALS fit + top-10 for every user", "als-topk-ours", "als-topk-implicit"),
+)
+
+
+def memory(size: str, threads: int) -> list[str]:
+    """Peak RSS of each job in its own process, ours beside implicit."""
+    users, items, n = SIZES[size]
+    options = argparse.Namespace(threads=threads, factors=FACTORS, repeats=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "interactions.npz"
+        factorization_scale.build_data(path, users, items, n)
+        peaks = {
+            job: factorization_scale.child(job, path, options)["peak_mb"]
+            for _, *jobs in MEMORY_JOBS
+            for job in jobs
+        }
+    lines = [
+        f"## Peak memory at {size} (each job in its own process, matrix loaded once)",
+        "",
+        "| job | ours (MiB) | implicit (MiB) | ours / implicit |",
+        "|---|---:|---:|---:|",
+    ]
+    for task, ours, theirs in MEMORY_JOBS:
+        lines.append(
+            f"| {task} | {peaks[ours]:.0f} | {peaks[theirs]:.0f} | "
+            f"{peaks[ours] / peaks[theirs]:.2f} |"
+        )
+        print(f"  peak RSS, {task}: ours {peaks[ours]:.0f} MiB, implicit {peaks[theirs]:.0f} MiB")
+    return [*lines, ""]
+
+
 def table(size: str, data: Interactions, rows: list[Row]) -> list[str]:
     lines = [
         f"## {size}: {data.n_users:,} users x {data.n_items:,} items, {data.nnz:,} interactions",
@@ -154,6 +200,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", default="ml-100k,1m,10m")
+    parser.add_argument(
+        "--memory-size", default="10m", help="size of the peak-memory jobs ('none' skips them)"
+    )
     args = parser.parse_args()
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
 
@@ -165,6 +214,9 @@ def main() -> None:
             rows = paired(data, size, args.threads, args.repeats)
             rows += alone(data, size, args.threads, args.repeats)
             sections += table(size, data, rows)
+    if args.memory_size != "none":
+        print(f"peak memory at {args.memory_size}:")
+        sections += memory(args.memory_size, args.threads)
     text = "\n".join(
         [
             "# Speed: ours beside implicit",
@@ -173,13 +225,16 @@ def main() -> None:
             f"{args.repeats} runs after a warm-up, paired jobs timed in turn. Ratios above 1 "
             "mean ours is faster. Our models without a counterpart in implicit are timed "
             "alone (one run at 10M; EASE is left out at 10M: its dense 27k x 27k inverse "
-            "takes minutes there).",
+            "takes minutes there). The machine may have been shared with other jobs "
+            "(see the commit that added these numbers): ratios, timed in turn, are more "
+            "reliable than absolute times.",
             "",
             *sections,
             machine_summary(("recommender-systems", "numpy", "scipy", "implicit")),
             "",
             f"Command: `python -m benchmarks.speed --threads {args.threads} "
-            f"--repeats {args.repeats} --sizes {','.join(sizes)}`",
+            f"--repeats {args.repeats} --sizes {','.join(sizes)} "
+            f"--memory-size {args.memory_size}`",
             "",
         ]
     )

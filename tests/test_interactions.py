@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from recommender_systems import DataError, Interactions, generate_interactions
+from recommender_systems.idmap import IdMap
 from recommender_systems.interactions import as_interactions
 from tests.helpers import same_sparse
 
@@ -296,3 +297,35 @@ def test_csv_ids_keep_their_text_unless_canonical_integers(tmp_path: Path) -> No
     assert data.user_ids.kind == "int" and data.item_ids.ids.tolist() == [-7, 3]
     path.write_text("u\ti\n1\tx\n")
     assert Interactions.from_file(path, sep="\t", user_col="u", item_col="i").user_ids.kind == "int"
+
+
+def test_from_sparse_shares_a_canonical_matrix_and_never_changes_the_callers() -> None:
+    canonical = sp.csr_matrix(np.array([[1, 0, 2], [0, 3, 0]], dtype=np.float32))
+    data = Interactions.from_sparse(canonical)
+    for ours, theirs in [
+        (data.matrix.data, canonical.data),
+        (data.matrix.indices, canonical.indices),
+    ]:
+        assert np.shares_memory(ours, theirs)
+        assert not ours.flags.writeable
+    assert canonical.data.flags.writeable  # the caller's arrays stay as they were
+    # Duplicates and stored zeros need changes: made on a copy, never on the input.
+    messy = sp.csr_matrix(
+        (np.array([1, 2, 0], np.float32), np.array([2, 2, 1]), np.array([0, 2, 3])),
+        shape=(2, 3),
+    )
+    before = (messy.data.copy(), messy.indices.copy(), messy.indptr.copy())
+    data = Interactions.from_sparse(messy)
+    assert data.matrix.toarray().tolist() == [[0, 0, 3], [0, 0, 0]]
+    for after, original in zip((messy.data, messy.indices, messy.indptr), before, strict=True):
+        np.testing.assert_array_equal(after, original)
+
+
+def test_a_bad_value_in_a_large_matrix_is_reported_at_its_position() -> None:
+    # Values are checked a million at a time; the message names the absolute position.
+    n = (1 << 20) + 10
+    data = np.ones(n, np.float32)
+    data[n - 5] = np.nan
+    matrix = sp.csr_matrix((data, np.arange(n), np.array([0, n])), shape=(1, n))
+    with pytest.raises(DataError, match=f"at stored position {n - 5}"):
+        Interactions(matrix, IdMap(np.arange(1)), IdMap(np.arange(n)))

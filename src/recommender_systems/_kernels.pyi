@@ -10,7 +10,15 @@
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["__version__", "als_solve", "bpr_epoch", "gram", "sparse_topk_product", "topk"]
+__all__ = [
+    "__version__",
+    "als_solve",
+    "bpr_epoch",
+    "factor_topk",
+    "gram",
+    "sparse_topk_product",
+    "topk",
+]
 __version__: str
 
 def topk(
@@ -18,6 +26,17 @@ def topk(
     k: int,
     exclude_indptr: npt.NDArray[np.int64] | None = None,
     exclude_indices: npt.NDArray[np.int32] | None = None,
+    n_threads: int = 0,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
+def factor_topk(
+    user_factors: npt.NDArray[np.float32],
+    users: npt.NDArray[np.int64],
+    item_factors: npt.NDArray[np.float32],
+    k: int,
+    bias: npt.NDArray[np.float32] | None = None,
+    exclude_indptr: npt.NDArray[np.int64] | None = None,
+    exclude_indices: npt.NDArray[np.int32] | None = None,
+    allowed: npt.NDArray[np.bool_] | None = None,
     n_threads: int = 0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
 def sparse_topk_product(

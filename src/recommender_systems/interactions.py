@@ -353,14 +353,21 @@ class Interactions:
         Explicit zeros are dropped (a zero is no interaction) and duplicate entries
         are summed, as SciPy does. ``timestamps`` must align with the canonical CSR
         order of the stored values.
+
+        A float32 CSR matrix with sorted indices, no duplicates and no stored zeros is
+        not copied: the interactions share its arrays (and never write to them), so
+        a large matrix is held once. Copy it first if you change it afterwards.
         """
         if not sp.issparse(matrix):
             raise DataError(
                 f"matrix: expected a SciPy sparse matrix, received {type(matrix).__name__}"
             )
-        csr = sp.csr_matrix(cast(Any, matrix))
-        csr.sum_duplicates()
-        csr.eliminate_zeros()
+        csr = sp.csr_matrix(cast(Any, matrix))  # shares the arrays of a CSR matrix
+        if not csr.has_canonical_format or not csr.data.all():
+            # Never change the caller's matrix: work on a copy.
+            csr = csr.copy()
+            csr.sum_duplicates()
+            csr.eliminate_zeros()
         n_users, n_items = csr.shape
         users = IdMap(np.arange(n_users) if user_ids is None else user_ids, name=USER_COL)
         items = IdMap(np.arange(n_items) if item_ids is None else item_ids, name=ITEM_COL)
@@ -401,16 +408,44 @@ def _text_line(file: Path, row: int) -> int:
 
 
 def _canonical_csr(matrix: Any) -> sp.csr_matrix:
-    csr = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
-    # A stored zero is a real interaction (a rating of 0); only duplicates merge.
-    csr.sum_duplicates()
-    csr.sort_indices()
-    check_values(csr.data, "matrix", where="stored position")
-    csr.indptr = csr.indptr.astype(np.int64, copy=False)
-    csr.indices = csr.indices.astype(np.int32, copy=False)
-    for arr in (csr.data, csr.indices, csr.indptr):
-        arr.flags.writeable = False
-    return csr
+    """``matrix`` as float32 CSR with sorted, distinct indices (int32) per row and an
+    int64 ``indptr``, in read-only arrays. Arrays that already have that form are
+    shared with ``matrix`` (read-only views), not copied."""
+    csr = sp.csr_matrix(matrix)
+    if not csr.has_canonical_format:
+        # A stored zero is a real interaction (a rating of 0); only duplicates merge.
+        csr = csr.copy()
+        csr.sum_duplicates()  # sorts too
+    data = csr.data.astype(np.float32, copy=False)
+    _check_stored_values(data)
+    out = sp.csr_matrix(cast(Any, csr.shape), dtype=np.float32)
+    # Assigned after construction: SciPy's constructor casts both index arrays to one
+    # type, which would copy them.
+    out.indptr = _read_only(csr.indptr.astype(np.int64, copy=False))
+    out.indices = _read_only(csr.indices.astype(np.int32, copy=False))
+    out.data = _read_only(data)
+    out.has_sorted_indices = True
+    return out
+
+
+def _check_stored_values(data: np.ndarray) -> None:
+    """:func:`check_values` on a matrix's stored values, a million at a time: its
+    float64 temporaries then stay small however large the matrix."""
+    step = 1 << 20
+    for start in range(0, data.size, step):
+        try:
+            check_values(data[start : start + step], "matrix", where="stored position")
+        except DataError:
+            # The whole array, for the message to give the absolute position.
+            check_values(data, "matrix", where="stored position")
+            raise
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array`` (which itself stays as it was)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _columns(frame: Any) -> Mapping[str, Any]:

@@ -5,8 +5,10 @@ A user's score for an item is ``user_factors_[u] @ item_factors_[i]`` (plus the
 item's bias where the model has one). The base class scores blocks of users as
 one matrix product each (the :class:`~recommender_systems.base.Recommender`
 batches users so that a block stays within a fixed memory budget) and hands the
-block to the Rust top-k kernel; ``similar_items`` ranks items by the cosine of
-their factors.
+block to the Rust top-k kernel. Batches of many users skip the score blocks:
+the fused kernel (:func:`~recommender_systems.kernels.factor_topk`) scores in
+register tiles, selects while they are hot and skips items that provably cannot
+enter a list. ``similar_items`` ranks items by the cosine of their factors.
 
 For large catalogues, :meth:`MatrixFactorization.build_index` adds approximate
 nearest-neighbour indexes over the item vectors (the ``ann`` extra): queries then
@@ -25,7 +27,9 @@ from recommender_systems._validation import check_bool
 from recommender_systems.approximate import ApproximateSearch
 from recommender_systems.base import Recommender
 from recommender_systems.item_index import CALIBRATION_QUERIES, ItemIndex
-from recommender_systems.query import CandidateStep, Purpose, select_rows
+from recommender_systems.kernels import factor_topk
+from recommender_systems.kernels._loader import RUST
+from recommender_systems.query import CandidateStep, Purpose, TopN, select_rows
 from recommender_systems.state import Array, Fitted, declare_state
 
 __all__ = ["MatrixFactorization"]
@@ -34,6 +38,11 @@ __all__ = ["MatrixFactorization"]
 #: block this size stays in cache between the matrix product and top-k selection
 #: (measured fastest on 138k users x 27k items, benchmarks/factorization_scale.py).
 FACTOR_BLOCK_ELEMENTS = 1 << 22
+
+#: Users from which a request takes the fused kernel: it first sorts and packs the
+#: item factors (about a millisecond per million factors), which only pays off
+#: when many users share it (benchmarks/topn_limit.py).
+FUSED_MIN_USERS = 64
 
 
 class MatrixFactorization(Recommender):
@@ -74,6 +83,32 @@ class MatrixFactorization(Recommender):
         if bias is not None:
             scores += bias
         return scores
+
+    def _top_candidates(
+        self,
+        users: np.ndarray,
+        n: int,
+        seen: sp.csr_matrix | None,
+        allowed: np.ndarray | None,
+    ) -> TopN:
+        cls = type(self)
+        scores_as_declared = (
+            cls._scores is MatrixFactorization._scores
+            and cls._scores_for_vectors is MatrixFactorization._scores_for_vectors
+        )
+        if not RUST or users.size < FUSED_MIN_USERS or not scores_as_declared:
+            return super()._top_candidates(users, n, seen, allowed)
+        bias = self._item_offsets()
+        return factor_topk(
+            np.ascontiguousarray(self.user_factors_, dtype=np.float32),
+            users,
+            np.ascontiguousarray(self.item_factors_, dtype=np.float32),
+            n,
+            bias=None if bias is None else np.ascontiguousarray(bias, dtype=np.float32),
+            exclude=seen,
+            allowed=allowed,
+            n_threads=self._threads(),
+        )
 
     def _item_similarity(self, items: np.ndarray) -> np.ndarray:
         unit = _unit(self.item_factors_)

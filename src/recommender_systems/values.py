@@ -50,7 +50,7 @@ from recommender_systems.errors import DataError
 from recommender_systems.hyperparameters import Choice, OneOf
 from recommender_systems.hyperparameters import declare as _declare
 from recommender_systems.state import Fitted, Number, StateDeclaration, Text, declare_state
-from recommender_systems.weighting import BM25_B, BM25_K1, binarize
+from recommender_systems.weighting import BM25_B, BM25_K1, binarize, with_values
 
 __all__ = [
     "VALUES",
@@ -135,8 +135,7 @@ class ValueWeights(Estimator):
         rule = self.rule_
         if rule == "binary":
             return binarize(rows)
-        out = sp.csr_matrix(rows, dtype=np.float32, copy=True)
-        values = out.data.astype(np.float64)
+        values = rows.data.astype(np.float64)
         self._check_values(values)
         if rule == "log":
             weights = np.log1p(values)
@@ -144,14 +143,15 @@ class ValueWeights(Estimator):
             weights = np.minimum(values, self.reference_) / self.reference_
         elif rule == "bm25":
             if totals is None:
-                totals = np.asarray(out.sum(axis=1), dtype=np.float64).ravel()
+                n_rows = rows.shape[0]
+                row_of = np.repeat(np.arange(n_rows), np.diff(rows.indptr))
+                totals = np.bincount(row_of, weights=values, minlength=n_rows)
             norm = BM25_K1 * (1.0 - BM25_B + BM25_B * totals / self.reference_)
-            row_norm = np.repeat(norm, np.diff(out.indptr))
+            row_norm = np.repeat(norm, np.diff(rows.indptr))
             weights = values * (BM25_K1 + 1.0) / (values + row_norm)
         else:  # linear
             weights = values
-        out.data = weights.astype(np.float32)
-        return out
+        return with_values(rows, weights.astype(np.float32))
 
     def _check_values(self, values: np.ndarray) -> None:
         if self.rule_ in ("log", "bm25", "cap") and values.size and values.min() < 0:

@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -77,10 +79,28 @@ def tfidf_weight(
 
 
 def binarize(matrix: sp.csr_matrix | sp.csr_array) -> sp.csr_matrix:
-    """A float32 copy with every stored value set to 1."""
-    ones = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
-    ones.data[:] = 1.0
-    return ones
+    """``matrix``'s pattern with every stored value set to 1 (float32)."""
+    return with_values(matrix, np.ones(matrix.nnz, dtype=np.float32))
+
+
+def with_values(matrix: sp.csr_matrix | sp.csr_array, values: np.ndarray) -> sp.csr_matrix:
+    """A CSR matrix with ``matrix``'s pattern and ``values`` (float32) as its stored
+    values. The index arrays are shared, not copied: weighting a large matrix costs
+    one new array of values, and the canonical mix of int64 ``indptr`` and int32
+    ``indices`` is kept (SciPy's constructor would cast both to one type).
+
+    Example:
+        >>> m = sp.csr_matrix(np.array([[0, 2], [3, 0]], dtype=np.float32))
+        >>> with_values(m, np.array([5, 6])).toarray().tolist()
+        [[0.0, 5.0], [6.0, 0.0]]
+    """
+    if values.shape != (matrix.nnz,):
+        raise ValueError(f"values: expected {matrix.nnz} values, received shape {values.shape}")
+    out = sp.csr_matrix(cast(Any, matrix.shape), dtype=np.float32)
+    out.indptr, out.indices = matrix.indptr, matrix.indices
+    out.data = np.asarray(values, dtype=np.float32)
+    out.has_sorted_indices = bool(matrix.has_sorted_indices)
+    return out
 
 
 def row_norms(matrix: sp.csr_matrix | sp.csr_array) -> np.ndarray:

@@ -26,7 +26,12 @@ import scipy.sparse as sp
 from hypothesis import strategies as st
 
 from recommender_systems.errors import RecsysError
-from recommender_systems.kernels import _loader, sparse_topk_product_reference, topk_reference
+from recommender_systems.kernels import (
+    _loader,
+    factor_topk_reference,
+    sparse_topk_product_reference,
+    topk_reference,
+)
 from recommender_systems.kernels.als import als_solve_reference, gram_reference
 from recommender_systems.kernels.bpr import bpr_epoch_reference
 
@@ -100,6 +105,41 @@ def _topk_valid(draw: st.DrawFn) -> Args:
             exclude["exclude_indptr"],
             exclude["exclude_indices"],
         )
+    return args
+
+
+def _factor_topk_valid(draw: st.DrawFn) -> Args:
+    n_users, n_items, f = draw(st.integers(0, 6)), draw(st.integers(0, 12)), draw(st.integers(1, 4))
+
+    def small(rows: int, cols: int) -> np.ndarray:
+        values = st.sampled_from(SMALL_VALUES)  # sums are exact in any order
+        cells = rows * cols
+        return np.array(draw(st.lists(values, min_size=cells, max_size=cells)), np.float32).reshape(
+            rows, cols
+        )
+
+    users = np.array(
+        draw(st.lists(st.integers(0, max(0, n_users - 1)), max_size=8 if n_users else 0)),
+        np.int64,
+    )
+    args: Args = {
+        "user_factors": small(n_users, f),
+        "users": users,
+        "item_factors": small(n_items, f),
+        "k": _k(draw, n_items),
+        "n_threads": _threads(draw),
+    }
+    if draw(st.booleans()):
+        args["bias"] = small(1, n_items)[0].copy()
+    if draw(st.booleans()):
+        exclude = _csr_args(_pattern(draw, users.size, n_items, None), "exclude_")
+        args["exclude_indptr"], args["exclude_indices"] = (
+            exclude["exclude_indptr"],
+            exclude["exclude_indices"],
+        )
+    if draw(st.booleans()):
+        cells = st.lists(st.booleans(), min_size=n_items, max_size=n_items)
+        args["allowed"] = np.array(draw(cells), dtype=bool)
     return args
 
 
@@ -182,6 +222,21 @@ def _compare_topk(got: Any, args: Args, before: Args) -> None:
         before["k"],
         before.get("exclude_indptr"),
         before.get("exclude_indices"),
+    )
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def _compare_factor_topk(got: Any, args: Args, before: Args) -> None:
+    want = factor_topk_reference(
+        before["user_factors"],
+        before["users"],
+        before["item_factors"],
+        before["k"],
+        before.get("bias"),
+        before.get("exclude_indptr"),
+        before.get("exclude_indices"),
+        before.get("allowed"),
     )
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
@@ -271,6 +326,22 @@ BINDINGS: dict[str, Binding] = {
                 "n_threads": "threads",
             },
             _compare_topk,
+        ),
+        Binding(
+            "factor_topk",
+            _factor_topk_valid,
+            {
+                "user_factors": "factors2d",
+                "users": "indices",
+                "item_factors": "factors2d",
+                "k": "count",
+                "bias": "norms",
+                "exclude_indptr": "indptr",
+                "exclude_indices": "indices",
+                "allowed": "mask",
+                "n_threads": "threads",
+            },
+            _compare_factor_topk,
         ),
         Binding(
             "sparse_topk_product",

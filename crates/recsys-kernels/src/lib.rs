@@ -6,6 +6,7 @@ pub mod als;
 pub mod bpr;
 pub mod csr;
 pub mod error;
+pub mod factor_topk;
 pub mod knn;
 pub mod matrix;
 pub mod memory;

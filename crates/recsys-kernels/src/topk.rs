@@ -83,7 +83,7 @@ fn check_shapes(scores: &Matrix<'_>, exclude: Option<&CsrView<'_>>) -> KernelRes
 }
 
 /// The output, every slot padded (index -1, score NaN).
-fn padded(n_rows: usize, width: usize) -> KernelResult<TopK> {
+pub(crate) fn padded(n_rows: usize, width: usize) -> KernelResult<TopK> {
     let slots = checked_product("k", n_rows, width)?;
     let bytes = memory::bytes_of::<(i64, f32)>(slots);
     memory::ensure("k", "the top-k output", bytes)?;
@@ -163,14 +163,14 @@ impl Selector<'_> {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Entry {
-    score: f32,
-    index: u32,
+pub(crate) struct Entry {
+    pub(crate) score: f32,
+    pub(crate) index: u32,
 }
 
 impl Entry {
     /// Ranking order: higher score first, then lower index.
-    fn worse_than(&self, other: &Entry) -> bool {
+    pub(crate) fn worse_than(&self, other: &Entry) -> bool {
         self.score < other.score || (self.score == other.score && self.index > other.index)
     }
 }
@@ -218,7 +218,7 @@ fn select_row(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry
 }
 
 // A min-heap on ranking order: the root is the worst entry kept so far.
-fn sift_up(heap: &mut [Entry], mut pos: usize) {
+pub(crate) fn sift_up(heap: &mut [Entry], mut pos: usize) {
     while pos > 0 {
         let parent = (pos - 1) / 2;
         if heap[pos].worse_than(&heap[parent]) {
@@ -230,7 +230,7 @@ fn sift_up(heap: &mut [Entry], mut pos: usize) {
     }
 }
 
-fn sift_down(heap: &mut [Entry], mut pos: usize) {
+pub(crate) fn sift_down(heap: &mut [Entry], mut pos: usize) {
     let len = heap.len();
     loop {
         let left = 2 * pos + 1;

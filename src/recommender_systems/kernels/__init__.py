@@ -5,7 +5,13 @@ implementation side by side; property tests check that the two agree.
 """
 
 from recommender_systems.kernels._loader import backend, backend_status
-from recommender_systems.kernels.selection import csr_arrays, topk, topk_reference
+from recommender_systems.kernels.selection import (
+    csr_arrays,
+    factor_topk,
+    factor_topk_reference,
+    topk,
+    topk_reference,
+)
 from recommender_systems.kernels.similarity import (
     sparse_topk_product,
     sparse_topk_product_reference,
@@ -15,6 +21,8 @@ __all__ = [
     "backend",
     "backend_status",
     "csr_arrays",
+    "factor_topk",
+    "factor_topk_reference",
     "sparse_topk_product",
     "sparse_topk_product_reference",
     "topk",

@@ -89,3 +89,78 @@ def topk_reference(
         out_idx[r, : chosen.size] = chosen
         out_val[r, : chosen.size] = row[chosen]
     return out_idx, out_val
+
+
+def factor_topk(
+    user_factors: np.ndarray,
+    users: np.ndarray,
+    item_factors: np.ndarray,
+    k: int,
+    *,
+    bias: np.ndarray | None = None,
+    exclude: sp.csr_matrix | sp.csr_array | None = None,
+    allowed: np.ndarray | None = None,
+    n_threads: int = 0,
+) -> TopK:
+    """Best ``k`` items for the users at rows ``users`` of ``user_factors``, scored
+    ``user_factors[u] @ item_factors[j] (+ bias[j])``, without a score matrix.
+
+    ``exclude`` (one row per user) and ``allowed`` (a boolean mask over items) keep
+    items out, as in :func:`topk`; so do NaN and -inf scores. The Rust kernel scores
+    in register tiles, selects while they are hot, and skips items whose
+    Cauchy-Schwarz bound cannot reach a user's k-th best score (exact: the lists are
+    those of :func:`factor_topk_reference`, up to the rounding of the dot products).
+
+    Example:
+        >>> users = np.array([[1.0, 0.0]], dtype=np.float32)
+        >>> items = np.array([[0.2, 1.0], [0.9, 0.0], [0.5, 0.5]], dtype=np.float32)
+        >>> factor_topk(users, np.array([0]), items, 2)[0].tolist()
+        [[1, 2]]
+    """
+    rows = np.ascontiguousarray(users, dtype=np.int64)
+    if exclude is not None and exclude.shape != (rows.size, item_factors.shape[0]):
+        raise ParameterError(
+            f"exclude: expected shape {(rows.size, item_factors.shape[0])} (users x items), "
+            f"received {exclude.shape}"
+        )
+    indptr, indices = (None, None) if exclude is None else csr_arrays(exclude)
+    if RUST:
+        return extension.factor_topk(
+            user_factors, rows, item_factors, k, bias, indptr, indices, allowed, n_threads
+        )
+    _checks.check_threads(n_threads)
+    return factor_topk_reference(
+        user_factors, rows, item_factors, k, bias, indptr, indices, allowed
+    )
+
+
+def factor_topk_reference(
+    user_factors: np.ndarray,
+    users: np.ndarray,
+    item_factors: np.ndarray,
+    k: int,
+    bias: np.ndarray | None = None,
+    exclude_indptr: np.ndarray | None = None,
+    exclude_indices: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
+) -> TopK:
+    """NumPy reference of the Rust ``factor_topk`` kernel: the dense scores, ranked
+    by :func:`topk_reference`."""
+    k = _checks.count(k, "k")
+    u = _checks.check_factor_matrix(user_factors, "user_factors")
+    v = _checks.check_factor_matrix(item_factors, "item_factors")
+    _checks.check_same_columns(v, "item_factors", u, "user_factors")
+    if users.size and (users.min() < 0 or users.max() >= u.shape[0]):
+        bad = users[(users < 0) | (users >= u.shape[0])][0]
+        raise ParameterError(f"users: expected row indices in [0, {u.shape[0]}), received {bad}")
+    scores = u[users] @ v.T
+    if bias is not None:
+        b = _checks.check_factor_matrix(bias, "bias", ndim=1)
+        _checks.check_length(b, "bias", v.shape[0])
+        scores += b
+    if allowed is not None:
+        _checks.check_length(allowed, "allowed", v.shape[0])
+        scores[:, ~allowed] = -np.inf
+    return topk_reference(
+        np.ascontiguousarray(scores, dtype=np.float32), k, exclude_indptr, exclude_indices
+    )

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod als;
 mod args;
 mod bpr;
+mod factor_topk;
 mod knn;
 #[cfg(feature = "panic-probe")]
 mod probe;
@@ -16,6 +17,7 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(knn::sparse_topk_product, m)?)?;
     m.add_function(wrap_pyfunction!(topk::topk, m)?)?;
+    m.add_function(wrap_pyfunction!(factor_topk::factor_topk, m)?)?;
     m.add_function(wrap_pyfunction!(bpr::bpr_epoch, m)?)?;
     m.add_function(wrap_pyfunction!(als::als_solve, m)?)?;
     m.add_function(wrap_pyfunction!(als::gram, m)?)?;
