@@ -169,10 +169,11 @@ def test_bad_index_options_are_refused_before_building(log: pd.DataFrame) -> Non
 
 def test_unknown_users_keep_their_policy(log: pd.DataFrame) -> None:
     model = SVD(n_factors=8, random_state=0).fit(log).build_index()
-    recs = model.recommend_batch([0, "nobody"], 5, unknown="popular")
-    exact = model.recommend_batch([0, "nobody"], 5, unknown="popular", approximate=False)
+    nobody = 10**9  # an id no user has
+    recs = model.recommend_batch([0, nobody], 5, unknown="popular")
+    exact = model.recommend_batch([0, nobody], 5, unknown="popular", approximate=False)
     assert recs.to_lists()[1] == exact.to_lists()[1]
-    assert model.recommend("nobody") == []
+    assert model.recommend(nobody) == []
 
 
 def test_models_without_item_vectors_have_no_index(log: pd.DataFrame) -> None:

@@ -22,8 +22,9 @@ def log(synthetic: pd.DataFrame) -> pd.DataFrame:
 
 def test_baselines_fold_in_is_their_ranking_minus_the_history(log: pd.DataFrame) -> None:
     for model in (MostPopular().fit(log), MeanRating(min_ratings=1).fit(log)):
-        history = model.recommend_batch(["nobody"], 3, unknown="popular").to_lists()[0][:2]
-        everyone = model.recommend_batch(["nobody"], 12, unknown="popular").to_lists()[0]
+        nobody = 10**9  # an id no user has
+        history = model.recommend_batch([nobody], 3, unknown="popular").to_lists()[0][:2]
+        everyone = model.recommend_batch([nobody], 12, unknown="popular").to_lists()[0]
         assert (
             model.recommend_from_history(history, n=10)
             == [i for i in everyone if i not in history][:10]
@@ -32,7 +33,7 @@ def test_baselines_fold_in_is_their_ranking_minus_the_history(log: pd.DataFrame)
 
 @pytest.mark.parametrize("similarity", ["cosine", "tfidf", "bm25", "jaccard"])
 def test_user_knn_fold_in_matches_a_dense_reference(log: pd.DataFrame, similarity: str) -> None:
-    model = UserKNN(n_neighbors=15, similarity=similarity).fit(log)  # type: ignore[arg-type]
+    model = UserKNN(n_neighbors=15, similarity=similarity, values="linear").fit(log)  # type: ignore[arg-type]
     train = model.user_items_
     history = sp.csr_matrix(train[[0, 5, 9]].toarray() * np.array([1.0]), dtype=np.float32)
     ours = model._scores_for_history(history)
@@ -66,7 +67,7 @@ def test_user_knn_fold_in_matches_a_dense_reference(log: pd.DataFrame, similarit
 
 
 def test_user_knn_similar_items_is_the_cosine_of_item_columns(log: pd.DataFrame) -> None:
-    model = UserKNN().fit(log)
+    model = UserKNN(values="linear").fit(log)
     columns = model.user_items_.T.toarray()
     norms = np.linalg.norm(columns, axis=1)
     cosine = columns @ columns[3] / (norms * norms[3])

@@ -21,6 +21,7 @@ from recommender_systems import (
     Recommender,
     RP3beta,
     UserKNN,
+    generate_interactions,
     text_features,
 )
 from recommender_systems.books import hybrid_book_from_goodbooks
@@ -216,3 +217,11 @@ def test_from_goodbooks_is_deprecated_and_builds_the_same_model(tmp_path: Path) 
     assert isinstance(old, HybridBook)
     assert old.item_features is not None and new.item_features is not None
     assert old.item_features.equals(new.item_features)
+
+
+def test_former_state_name_reads_the_current_one_with_a_warning() -> None:
+    # Estimator.__init_subclass__ adds a property per `renamed_state` entry.
+    log = generate_interactions(60, 40, 600, random_state=0)
+    hybrid = HybridRecommender([MostPopular(), ItemKNN()]).fit(log)
+    with pytest.warns(DeprecationWarning, match="recommenders_"):
+        assert hybrid.models_ is hybrid.recommenders_
