@@ -224,4 +224,4 @@ def test_former_state_name_reads_the_current_one_with_a_warning() -> None:
     log = generate_interactions(60, 40, 600, random_state=0)
     hybrid = HybridRecommender([MostPopular(), ItemKNN()]).fit(log)
     with pytest.warns(DeprecationWarning, match="recommenders_"):
-        assert hybrid.models_ is hybrid.recommenders_
+        assert getattr(hybrid, "models_") is hybrid.recommenders_  # noqa: B009 (no static attribute)
