@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,8 +51,10 @@ class Contender:
     error: str | None = None
 
 
-def contenders(n_threads: int, include_peers: bool) -> list[Contender]:
-    ours = [Contender(a.name, "ours", a.create) for a in algorithms(optional=True)]
+def contenders(n_threads: int, include_peers: bool, skip: set[str]) -> list[Contender]:
+    ours = [
+        Contender(a.name, "ours", a.create) for a in algorithms(optional=True) if a.name not in skip
+    ]
     available = peers(n_threads) if include_peers else []
     theirs = [Contender(p.name, "peer", p.model.clone) for p in available]
     return ours + theirs
@@ -105,7 +107,14 @@ def fmt(values: list[float], digits: int = 4) -> str:
     return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
 
 
-def report(name: str, runs: list[Contender], seeds: list[int], k: int, n_rows: int) -> str:
+def report(
+    name: str,
+    runs: list[Contender],
+    seeds: list[int],
+    k: int,
+    n_rows: int,
+    skip: Collection[str] = (),
+) -> str:
     done = [c for c in runs if c.error is None]
     ranked = sorted(done, key=lambda c: -float(np.mean(c.metrics["ndcg"])))
     best = ranked[0]
@@ -147,9 +156,15 @@ def report(name: str, runs: list[Contender], seeds: list[int], k: int, n_rows: i
         "",
         machine_summary(("recommender-systems", "numpy", "scipy", "implicit")),
         "",
-        f"Command: `python -m benchmarks.quality --dataset {name} --seeds {len(seeds)}`",
+        "Command: `python -m benchmarks.quality --dataset "
+        f"{name} --seeds {len(seeds)}{' --skip ' + ','.join(sorted(skip)) if skip else ''}`",
         "",
     ]
+    if skip:
+        lines[-2:-2] = [
+            f"Left out of this run: {', '.join(sorted(skip))} (measured in their own reports).",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -183,11 +198,17 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--threads", type=int, default=0, help="threads for every model (0: all)")
     parser.add_argument("--no-peers", action="store_true", help="skip the peer libraries")
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated models left out (e.g. the slow neural ones; default: none)",
+    )
     args = parser.parse_args()
 
     name, frame = load_frame(args.dataset, args.data)
     seeds = [DEFAULT_SEED + i for i in range(args.seeds)]
-    runs = contenders(args.threads, not args.no_peers)
+    skip = {name for name in args.skip.split(",") if name}
+    runs = contenders(args.threads, not args.no_peers, skip)
     for seed in seeds:
         train, test = random_split(frame, 0.2, random_state=seed)
         for c in runs:
@@ -200,7 +221,7 @@ def main() -> None:
             print(f"seed {seed} {c.name}: " + (c.error or f"ndcg {c.metrics['ndcg'][-1]:.4f}"))
 
     stem = f"quality-{name}"
-    text = report(name, runs, seeds, args.k, len(frame))
+    text = report(name, runs, seeds, args.k, len(frame), skip)
     write_result(f"{stem}.md", text)
     summary = {
         "dataset": name,
