@@ -42,7 +42,11 @@ MODULES: dict[str, list[str]] = {
     "query": ["tests/test_conformance.py", "tests/test_csr_rows.py"],
     "base": ["tests/test_conformance.py", "tests/test_progress.py", "tests/test_params.py"],
     "_params": ["tests/test_params.py", "tests/test_conformance.py", "tests/test_cli.py"],
-    "_estimator": ["tests/test_conformance.py", "tests/test_persistence.py"],
+    "_estimator": [
+        "tests/test_conformance.py",
+        "tests/test_persistence.py",
+        "tests/test_hybrid.py",
+    ],
     "hyperparameters": ["tests/test_conformance.py", "tests/test_cli.py", "tests/test_docs.py"],
     "_deprecation": ["tests/test_conformance.py", "tests/test_split.py"],
     "metrics": ["tests/test_metrics.py", "tests/test_evaluation.py"],

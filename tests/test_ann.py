@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from recommender_systems import ann
 from recommender_systems.cli import main
 from recommender_systems.cli._common import CliError
 from recommender_systems.cli.serve import require_index
+from recommender_systems.item_index import tie_aware_recall
 
 MODELS: dict[str, Callable[[], MatrixFactorization]] = {
     "als": lambda: ALS(n_factors=16, epochs=4, random_state=0),
@@ -235,3 +237,15 @@ def test_a_served_model_file_with_an_index_answers_from_it(
         got = client.post("/recommend", json={"user_ids": users, "n": 10}).json()
     want = model.recommend_batch(users, 10, approximate=True).to_lists()
     assert [row["items"] for row in got["results"]] == want
+
+
+def test_calibration_recall_ignores_queries_without_answers() -> None:
+    # A calibration user who has seen every item has no exact answer (a NaN row):
+    # before, numpy warned "All-NaN slice encountered" into `recsys fit --ann`.
+    vectors = np.eye(3, dtype=np.float32)
+    queries = np.ones((2, 3), dtype=np.float32)
+    truth = np.array([[1.0, 1.0], [np.nan, np.nan]], dtype=np.float32)
+    found = np.array([[0, 1], [-1, -1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tie_aware_recall(found, truth, vectors, queries) == 1.0

@@ -247,8 +247,10 @@ def tie_aware_recall(
     items the same direction: exact search itself picks among them by index).
     """
     scores = np.matmul(vectors[np.maximum(found, 0)], queries[:, :, None])[:, :, 0]
-    kth = np.nanmin(truth, axis=1, keepdims=True)
-    tolerance = 1e-5 * np.maximum(1.0, np.abs(kth))
+    valid = ~np.isnan(truth)
+    # A query with no exact answer at all (every item seen) has nothing to find.
+    kth = np.min(np.where(valid, truth, np.inf), axis=1, keepdims=True)
+    tolerance = 1e-5 * np.maximum(1.0, np.abs(np.where(np.isfinite(kth), kth, 0.0)))
     hits = (found >= 0) & (scores >= kth - tolerance)
-    wanted = np.minimum(hits.shape[1], (~np.isnan(truth)).sum(axis=1))
+    wanted = np.minimum(hits.shape[1], valid.sum(axis=1))
     return float(np.minimum(hits.sum(axis=1), wanted).sum() / max(1, wanted.sum()))
