@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender_systems.base import Recommender
-from recommender_systems.errors import DataError, ParameterError
+from recommender_systems.errors import ParameterError
 from recommender_systems.hyperparameters import (
     Bool,
     Choice,
@@ -554,12 +554,11 @@ class RP3beta(NeighbourSweep, ItemItemModel):
         popularity penalty): each item's walk scores are its row of their product."""
         alpha, beta = float(self.alpha), float(self.beta)
         edges = self._fit_weights(user_items)
-        if edges.nnz and edges.data.min() < 0:
-            # A walk's transition probabilities cannot be negative.
-            raise DataError(
-                f"RP3beta(values={self.values!r}) expects values >= 0, received "
-                f"{edges.data.min():g}; use values='binary' for signed values"
-            )
+        require_non_negative(
+            edges.data,
+            f"RP3beta(values={self.values!r})",
+            "a walk's transition probabilities; use values='binary' for signed values",
+        )
         user_to_item = normalize_rows(edges, "l1")
         item_to_user = normalize_rows(edges.T.tocsr(), "l1")
         user_to_item.data **= np.float32(alpha)
