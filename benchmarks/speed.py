@@ -225,9 +225,12 @@ def main() -> None:
             f"{args.repeats} runs after a warm-up, paired jobs timed in turn. Ratios above 1 "
             "mean ours is faster. Our models without a counterpart in implicit are timed "
             "alone (one run at 10M; EASE is left out at 10M: its dense 27k x 27k inverse "
-            "takes minutes there). The machine may have been shared with other jobs "
-            "(see the commit that added these numbers): ratios, timed in turn, are more "
-            "reliable than absolute times.",
+            "takes minutes there). Top-10 for every user runs our fused kernel (decision "
+            "record 0017), which skips items exactly by a norm bound: on trained ALS factors "
+            "it scores few items. The memory jobs' top-10 ranks random factors, where little "
+            "can be skipped (`benchmarks/results/topn_limit.md` has both). The machine may "
+            "have been shared with other jobs (see the commit that added these numbers): "
+            "ratios, timed in turn, are more reliable than absolute times.",
             "",
             *sections,
             machine_summary(("recommender-systems", "numpy", "scipy", "implicit")),

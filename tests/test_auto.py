@@ -13,6 +13,7 @@ import pytest
 
 from recommender_systems import (
     AutoRecommender,
+    HybridRecommender,
     ItemKNN,
     MostPopular,
     ParameterError,
@@ -84,6 +85,26 @@ def test_the_default_portfolio_with_a_hybrid_serves_saves_and_loads(
         loaded.recommend_batch(users, 10).to_lists() == auto.recommend_batch(users, 10).to_lists()
     )
     assert read_info(path).algorithm == "auto"
+
+
+@pytest.mark.parametrize(("gain", "hybrid_kept"), [(0.005, False), (0.05, True)])
+def test_a_hybrid_is_kept_only_when_it_clearly_beats_the_best_model(
+    tastes: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, gain: float, hybrid_kept: bool
+) -> None:
+    # The hybrid's validation score is set relative to the best single family's:
+    # a gain within the noise of one split (under 1%) keeps the single model.
+    from recommender_systems.tune import _search
+
+    def hybrid_of(members, split, report, progress):  # type: ignore[no-untyped-def]
+        best = split.score(members[0].clone().fit(split.fit_part))
+        return {"weights": [0.5, 0.5], "rank_constant": 60.0}, best * (1.0 + gain)
+
+    monkeypatch.setattr(_search, "hybrid_of", hybrid_of)
+    auto = AutoRecommender(
+        portfolio=["most-popular", "item-knn"], hybrid=True, n_trials=2, random_state=0
+    ).fit(tastes)
+    assert isinstance(auto.model_, HybridRecommender) is hybrid_kept
+    assert auto.report_["chosen"].startswith("hybrid") is hybrid_kept
 
 
 def test_too_little_data_to_validate_falls_back_to_defaults() -> None:

@@ -65,9 +65,22 @@ def data(synthetic: pd.DataFrame) -> Interactions:
     return Interactions.from_frame(synthetic)
 
 
+class FittedOnDemand(dict[str, Recommender]):
+    """Each model fitted on first use, once per module: a run of a few models
+    (``-k ALS``) does not train the slow ones."""
+
+    def __init__(self, data: Interactions) -> None:
+        super().__init__()
+        self.data = data
+
+    def __missing__(self, name: str) -> Recommender:
+        model = self[name] = make(name).fit(self.data)
+        return model
+
+
 @pytest.fixture(scope="module")
 def fitted(data: Interactions) -> dict[str, Recommender]:
-    return {name: make(name).fit(data) for name in MODELS}
+    return FittedOnDemand(data)
 
 
 def seen_items(data: Interactions, user: object) -> set[object]:
@@ -352,8 +365,11 @@ def test_former_names_still_work(name: str) -> None:
     cls = MODELS[name]
     for param, hp in declared(cls).items():
         for old in hp.formerly:
-            with pytest.warns(DeprecationWarning, match=f"'{old}' is deprecated, use '{param}'"):
+            with pytest.warns(
+                DeprecationWarning, match=f"'{old}' is deprecated, use '{param}'"
+            ) as seen:
                 model = cls(**{old: hp.default})
+            assert seen[0].filename == __file__  # names the caller's line, not the library's
             assert model.get_params()[param] == hp.default
             with pytest.warns(DeprecationWarning, match=param):
                 assert getattr(model, old) == hp.default

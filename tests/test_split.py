@@ -23,6 +23,14 @@ def test_random_split_is_seeded_and_partitions(synthetic: pd.DataFrame) -> None:
     assert sorted([*train.index, *test.index]) == list(synthetic.index)
 
 
+def test_the_former_seed_keyword_warns_at_the_line_that_used_it(synthetic: pd.DataFrame) -> None:
+    with pytest.warns(DeprecationWarning, match="'seed' is deprecated, use 'random_state'") as seen:
+        old = sp.random_split(synthetic, 0.2, seed=3)  # type: ignore[call-arg]
+    assert seen[0].filename == __file__
+    new = sp.random_split(synthetic, 0.2, random_state=3)
+    pd.testing.assert_frame_equal(old[0], new[0])
+
+
 def test_random_split_on_interactions(synthetic: pd.DataFrame) -> None:
     data = Interactions.from_frame(synthetic)
     train, test = sp.random_split(data, 0.25, random_state=1)

@@ -193,7 +193,7 @@ class AutoRecommender(Recommender):
         if use_hybrid and len(ranked) > 1:
             members = [_search.configured(by_name[r.family], r.params) for r in ranked[:2]]
             found = _search.hybrid_of(members, split, report, progress)
-            if found is not None and found[1] > (ranked[0].score or 0.0):
+            if found is not None and _search.clearly_beats(found[1], ranked[0].score or 0.0):
                 params, score = found
                 chosen = HybridRecommender(
                     members, weights=params["weights"], rank_constant=params["rank_constant"]
@@ -202,7 +202,8 @@ class AutoRecommender(Recommender):
                 label = f"hybrid of {ranked[0].family} and {ranked[1].family} ({_params(params)})"
                 reason = (
                     f"the hybrid's validation {split.metric_name} ({score:.4f}) beat every "
-                    f"single family: " + ", ".join(f"{r.family} {r.score:.4f}" for r in ranked)
+                    f"single family by more than {_search.DEFAULT_MARGIN:.0%}: "
+                    + ", ".join(f"{r.family} {r.score:.4f}" for r in ranked)
                 )
         report.chosen, report.reason = label, reason
         self.model_ = chosen.fit(data, progress=progress)

@@ -153,18 +153,21 @@ class RegularizationPath:
     With ``K = XXᵀ = U diag(s) Uᵀ`` and ``W = XᵀU``, Woodbury's identity gives
     ``P(λ) = (XᵀX + λI)⁻¹ = (I - W diag(1/(s+λ)) Wᵀ) / λ``. The EASE scores of rows
     ``H`` are ``H - H P / diag(P)``, and ``H W diag(1/(s+λ)) Wᵀ = (C diag(1/(s+λ)) Uᵀ) X``
-    with ``C = H Xᵀ U``: per λ, one product with the small ``U`` and one with the
-    sparse ``X`` (cheap when there are fewer users than items).
+    with ``C = H W``: per λ, one product with the small ``U`` and one with the
+    sparse ``X`` (cheap when there are fewer users than items). ``W`` is kept, so
+    ``C`` costs one sparse-times-dense product.
     """
 
     def __init__(self, x: sp.csr_matrix) -> None:
         x64 = sp.csr_matrix(x, dtype=np.float64)
         spectrum, u = np.linalg.eigh((x64 @ x64.T).toarray())
         self.spectrum = np.clip(spectrum, 0.0, None)
-        self.squares = np.asarray(x64.T @ u) ** 2  # W², for diag(P), in float64
+        w = np.asarray(x64.T @ u)
+        self.squares = w**2  # for diag(P), in float64
+        self.w = np.ascontiguousarray(w, dtype=np.float32)
         self.x = sp.csr_matrix(x, dtype=np.float32)
-        self.x_t = sp.csr_matrix(self.x.T)
         self.u = np.ascontiguousarray(u, dtype=np.float32)
+        self._last: tuple[sp.csr_matrix, np.ndarray] | None = None
 
     def diagonal(self, l2: float) -> np.ndarray:
         """``λ diag(P(λ))``, in float64: it divides every score, and is close to 0
@@ -174,11 +177,20 @@ class RegularizationPath:
         floor = l2 / (float(self.spectrum.max(initial=0.0)) + l2)
         return np.maximum(1.0 - self.squares @ (1.0 / (self.spectrum + l2)), floor)
 
+    def _projection(self, h: sp.csr_matrix) -> np.ndarray:
+        """``C = H W``, which does not depend on λ: a search scores the same rows
+        for every λ, so the last one is kept."""
+        last = self._last
+        if last is not None and _same_rows(last[0], h):
+            return last[1]
+        c = np.asarray(h @ self.w)
+        self._last = (h, c)
+        return c
+
     def scores(self, rows: sp.csr_matrix, l2: float) -> np.ndarray:
         """EASE scores ``H B`` of the weighted rows ``H`` for λ = ``l2`` (float32)."""
         h = sp.csr_matrix(rows, dtype=np.float32)
-        c = np.asarray((h @ self.x_t) @ self.u)
-        c /= (self.spectrum + l2).astype(np.float32)
+        c = self._projection(h) / (self.spectrum + l2).astype(np.float32)
         hwgw = np.asarray((c @ self.u.T) @ self.x)  # (C diag(g) Uᵀ) X
         dense = h.toarray()
         # B = I - P / diag(P), with λP = I - W diag(g) Wᵀ.
@@ -202,6 +214,15 @@ class _EASEOnPath(EASE):
 
     def _scores_for_history(self, history: sp.csr_matrix) -> np.ndarray:
         return self.path_.scores(self._weights(history), float(self.regularization))
+
+
+def _same_rows(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
+    return (
+        a.shape == b.shape
+        and np.array_equal(a.indptr, b.indptr)
+        and np.array_equal(a.indices, b.indices)
+        and np.array_equal(a.data, b.data)
+    )
 
 
 def _dual_is_cheaper(n_users: int, n_items: int) -> bool:

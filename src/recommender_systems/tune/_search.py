@@ -508,10 +508,16 @@ def chosen_trial(report: TuningReport, family: str, defaults: Mapping[str, Any])
     if (
         default is not None
         and default.score is not None
-        and record.score <= default.score * (1.0 + DEFAULT_MARGIN)
+        and not clearly_beats(record.score, default.score)
     ):
         return default
     return record
+
+
+def clearly_beats(challenger: float, incumbent: float) -> bool:
+    """Whether a validation score beats another by more than :data:`DEFAULT_MARGIN`
+    (the rule for leaving the defaults, and for preferring a hybrid to one model)."""
+    return challenger > incumbent * (1.0 + DEFAULT_MARGIN)
 
 
 def tune(
