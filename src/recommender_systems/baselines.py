@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from recommender_systems.base import Recommender
 from recommender_systems.hyperparameters import Int, declare
 from recommender_systems.interactions import Interactions
+from recommender_systems.query import TopN, shared_top_candidates
 from recommender_systems.registry import register
 from recommender_systems.state import Array, declare_state
 
@@ -26,6 +27,13 @@ class _SameForEveryone(Recommender):
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.item_scores_, (users.size, self.item_scores_.size))
+
+    def _top_candidates(
+        self, users: np.ndarray, n: int, seen: sp.csr_matrix | None, allowed: np.ndarray | None
+    ) -> TopN:
+        # One ranking for everyone: walk it past each user's seen items instead of
+        # ranking a dense block of identical rows.
+        return shared_top_candidates(self.item_scores_, users.size, n, seen, allowed)
 
     def _scores_for_history(self, history: sp.csr_matrix) -> np.ndarray:
         return np.broadcast_to(self.item_scores_, (history.shape[0], self.item_scores_.size))

@@ -53,6 +53,7 @@ __all__ = [
     "one_id",
     "rank",
     "select_rows",
+    "shared_top_candidates",
 ]
 
 #: What a user unseen in training gets (see the module docs).
@@ -199,6 +200,61 @@ def dense_top_candidates(
             score_block(users[start:stop]), n, block_seen, allowed, n_threads
         )
     return indices, scores
+
+
+def shared_top_candidates(
+    item_scores: np.ndarray,
+    n_rows: int,
+    n: int,
+    seen: sp.csr_matrix | None,
+    allowed: np.ndarray | None,
+) -> TopN:
+    """The candidate step when every row has the same ``item_scores``: one ranking of
+    the items (best first, ties to the lower index; ``-inf`` and NaN never ranked,
+    as in :func:`rank`), then for each row its first ``n`` items outside its row of
+    ``seen``. No dense block: the cost grows with ``seen``, not rows x items.
+
+    The ``j``-th unseen position of a row whose seen items sit at sorted positions
+    ``r_0 < r_1 < ...`` of the ranking is ``j + #{k : r_k - k <= j}``.
+
+    Example:
+        >>> seen = sp.csr_matrix(np.array([[1, 0, 0], [0, 0, 0]], dtype=np.float32))
+        >>> idx, _ = shared_top_candidates(np.array([3, 2, 1], np.float32), 2, 2, seen, None)
+        >>> idx.tolist()
+        [[1, 2], [0, 1]]
+    """
+    scores = np.asarray(item_scores, dtype=np.float32)
+    if allowed is not None:
+        scores = np.where(allowed, scores, np.float32(-np.inf))
+    ranked = np.flatnonzero(scores > -np.inf)  # NaN compares false: dropped too
+    order = ranked[np.lexsort((ranked, -scores[ranked]))]
+    width = min(n, scores.size)
+    indices = np.full((n_rows, width), -1, dtype=np.int64)
+    if seen is None or seen.nnz == 0:
+        indices[:, : min(width, order.size)] = order[:width]
+    else:
+        position = np.full(scores.size, -1, dtype=np.int64)
+        position[order] = np.arange(order.size)
+        lengths = np.diff(seen.indptr).astype(np.int64)
+        rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
+        where = position[seen.indices]
+        ranked_seen = where >= 0
+        rows, where = rows[ranked_seen], where[ranked_seen]
+        sorted_keys = np.sort(rows * (order.size + 1) + where)
+        rows = sorted_keys // (order.size + 1)
+        where = sorted_keys % (order.size + 1)
+        starts = np.searchsorted(rows, np.arange(n_rows))
+        # r_k - k, clipped: values above width - 1 never count.
+        shifted = np.minimum(where - (np.arange(rows.size) - starts[rows]), width)
+        counts = np.bincount(rows * (width + 1) + shifted, minlength=n_rows * (width + 1))
+        below = np.cumsum(counts.reshape(n_rows, width + 1)[:, :width], axis=1)
+        positions = np.arange(width) + below
+        found = positions < order.size
+        indices[found] = order[positions[found]]
+    out = np.full((n_rows, width), np.nan, dtype=np.float32)
+    valid = indices >= 0
+    out[valid] = scores[indices[valid]]
+    return indices, out
 
 
 def check_scores(scores: np.ndarray, n_rows: int, n_items: int) -> np.ndarray:
