@@ -41,8 +41,18 @@ PACKAGE = ROOT / "src" / "recommender_systems"
 #: The conformance suite runs without the slow-to-train models (``DESELECT``): the
 #: neural models and ``auto`` meet the core modules through the same code paths.
 MODULES: dict[str, list[str]] = {
-    "query": ["tests/test_conformance.py", "tests/test_csr_rows.py"],
-    "base": ["tests/test_conformance.py", "tests/test_progress.py", "tests/test_params.py"],
+    "query": [
+        "tests/test_conformance.py",
+        "tests/test_csr_rows.py",
+        "tests/test_shared_ranking.py",
+        "tests/test_base_contract.py",
+    ],
+    "base": [
+        "tests/test_conformance.py",
+        "tests/test_base_contract.py",
+        "tests/test_progress.py",
+        "tests/test_params.py",
+    ],
     "_params": ["tests/test_params.py", "tests/test_conformance.py", "tests/test_cli.py"],
     "_estimator": [
         "tests/test_conformance.py",
@@ -51,7 +61,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "hyperparameters": ["tests/test_conformance.py", "tests/test_cli.py", "tests/test_docs.py"],
     "_deprecation": ["tests/test_conformance.py", "tests/test_split.py"],
-    "metrics": ["tests/test_metrics.py", "tests/test_evaluation.py"],
+    "metrics": ["tests/test_metrics.py", "tests/test_evaluation.py", "tests/test_original_api.py"],
     "evaluation": ["tests/test_evaluation.py", "tests/test_metrics.py"],
 }
 
@@ -136,8 +146,13 @@ def _sites(tree: ast.Module) -> Iterator[tuple[ast.AST, int, str]]:
             isinstance(node, ast.Constant) and type(node.value) is int and abs(node.value) < 1 << 20
         ):
             yield node, 0, f"{node.value} -> {node.value + 1}"
-        elif isinstance(node, ast.Return) and node.value is not None:
+        elif isinstance(node, ast.Return) and not _returns_none(node):
             yield node, 0, "return None"
+
+
+def _returns_none(node: ast.Return) -> bool:
+    """``return`` or ``return None``: replacing the value by None changes nothing."""
+    return node.value is None or (isinstance(node.value, ast.Constant) and node.value.value is None)
 
 
 def _mutate(source: str, index: int) -> tuple[str, int, str]:
@@ -173,10 +188,15 @@ def _replace_node(tree: ast.Module, old: ast.AST, new: ast.AST) -> None:
                 return
 
 
-def run_module(name: str, limit: int | None, timeout: float) -> list[Mutant]:
+def run_module(
+    name: str, limit: int | None, timeout: float, only: set[tuple[int, str]] | None = None
+) -> list[Mutant]:
+    """Runs the module's mutants (the first ``limit``; with ``only``, just the
+    sites at those (line, description) pairs)."""
     source_path = PACKAGE / f"{name}.py"
     source = source_path.read_text(encoding="utf-8")
-    n_sites = len(list(_sites(ast.parse(source))))
+    sites = list(_sites(ast.parse(source)))
+    n_sites = len(sites)
     results: list[Mutant] = []
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
         tree_copy = Path(tmp) / "src"
@@ -184,6 +204,9 @@ def run_module(name: str, limit: int | None, timeout: float) -> list[Mutant]:
         target = tree_copy / "recommender_systems" / f"{name}.py"
         env = {**os.environ, "PYTHONPATH": f"{tree_copy}{os.pathsep}{ROOT}"}
         for index in range(n_sites if limit is None else min(limit, n_sites)):
+            node, _, what = sites[index]
+            if only is not None and (int(getattr(node, "lineno", 0)), what) not in only:
+                continue
             mutated, line, description = _mutate(source, index)
             mutant = Mutant(name, line, description)
             target.write_text(mutated, encoding="utf-8")
@@ -241,18 +264,41 @@ def main() -> None:
     parser.add_argument("--module", action="append", choices=sorted(MODULES))
     parser.add_argument("--limit", type=int, default=None, help="mutants per module at most")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run again only the mutants that survived last time (after new tests)",
+    )
     args = parser.parse_args()
+    last = (
+        json.loads((RESULTS / "mutation.json").read_text(encoding="utf-8"))
+        if (RESULTS / "mutation.json").exists()
+        else []
+    )
     mutants: list[Mutant] = []
     for name in args.module or sorted(MODULES):
-        mutants += run_module(name, args.limit, args.timeout)
+        only = None
+        if args.survivors:
+            only = {
+                (m["line"], m["description"])
+                for m in last
+                if m["module"] == name and m["outcome"] == "survived"
+            }
+        mutants += run_module(name, args.limit, args.timeout, only)
     benign: dict[str, str] = (
         json.loads(BENIGN_FILE.read_text(encoding="utf-8")) if BENIGN_FILE.exists() else {}
     )
-    # Modules not run this time keep their last results.
+    # Modules not run this time keep their last results (with --survivors, so do
+    # the module's mutants that were not run again).
+    again = {(m.module, m.line, m.description) for m in mutants}
     ran = {m.module for m in mutants}
-    if (RESULTS / "mutation.json").exists():
-        earlier = json.loads((RESULTS / "mutation.json").read_text(encoding="utf-8"))
-        mutants = [Mutant(**m) for m in earlier if m["module"] not in ran] + mutants
+    kept = [
+        Mutant(**m)
+        for m in last
+        if (m["module"], m["line"], m["description"]) not in again
+        and (args.survivors or m["module"] not in ran)
+    ]
+    mutants = kept + mutants
     (RESULTS / "mutation.json").write_text(
         json.dumps([asdict(m) for m in mutants], indent=1), encoding="utf-8"
     )

@@ -227,7 +227,12 @@ def main() -> None:
     command = "python -m benchmarks.tuning " + (
         f"--synthetic {args.synthetic}" if args.synthetic else f"--dataset {name}"
     )
-    lines += [f"Command: `{command} --seeds {args.seeds}`", ""]
+    command += f" --seeds {args.seeds}"
+    if args.families != ",".join(FAMILIES):
+        command += f" --families '{args.families}'"
+    command += " --all-defaults" * args.all_defaults + " --no-auto" * args.no_auto
+    command += f" --tag={args.tag}" if args.tag else ""
+    lines += [f"Command: `{command}`", ""]
     text = "\n".join(lines)
     write_result(f"tuning-{name}{args.tag}.md", text)
     summary = {

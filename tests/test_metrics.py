@@ -103,3 +103,52 @@ def test_coverage_novelty_diversity_serendipity() -> None:
     hits = np.array([[True, False, False], [False, True, True]])
     expected = np.array([True, False, False, False])
     assert m.serendipity(hits, indices, expected, 3).tolist() == pytest.approx([0.0, 2 / 3])
+
+
+# --------------------------------------------- beyond accuracy, at their edges
+def test_coverage_counts_distinct_items_and_copes_with_an_empty_catalogue() -> None:
+    lists = np.array([[0, 1, -1], [1, 1, -1]])
+    assert m.coverage(lists, 4) == 0.5
+    assert m.coverage(np.array([[0]]), 1) == 1.0
+    assert m.coverage(lists, 0) == 0.0
+
+
+def test_diversity_of_two_orthogonal_items_is_one_and_of_one_item_zero() -> None:
+    vectors = np.eye(3)
+    got = m.per_user_diversity(np.array([[0, 1], [2, -1]]), vectors)
+    np.testing.assert_allclose(got, [1.0, 0.0])
+
+
+def test_serendipity_counts_item_zero_like_any_other() -> None:
+    hits = np.array([[True, True]])
+    expected = np.array([False, True, False])
+    assert m.serendipity(hits, np.array([[0, 1]]), expected, 2)[0] == 0.5
+
+
+def test_hit_matrix_without_relevant_items_and_with_a_repeat() -> None:
+    none = np.array([], dtype=np.int64)
+    assert not m.hit_matrix(np.array([[1, 2]]), none, none).any()
+    repeat = m.hit_matrix(np.array([[1, 1]]), np.array([0]), np.array([1]))
+    assert repeat.tolist() == [[True, False]]
+
+
+@pytest.mark.parametrize("bad", ["abc", 3])
+def test_list_metrics_refuse_a_string_or_a_number_for_a_list(bad: object) -> None:
+    with pytest.raises(DataError, match="expected a list of item ids"):
+        m.ndcg_at_k(bad, [1], 3)
+    with pytest.raises(DataError, match="expected a list of item ids"):
+        m.ndcg_at_k([1], bad, 3)
+
+
+def test_catalog_coverage_needs_a_catalogue() -> None:
+    with pytest.raises(DataError, match="at least one item"):
+        m.catalog_coverage([[1, 2]], [], 2)
+
+
+def test_serendipity_lists_must_pair_up_and_expected_may_be_per_user() -> None:
+    with pytest.raises(DataError, match="one list per user"):
+        m.serendipity_at_k([[1], [2]], [[1]], [3], 1)
+    per_user = m.serendipity_at_k([[1, 2], [1, 2]], [[1, 2], [1, 2]], [[1], [2]], 2)
+    assert per_user == pytest.approx(0.5)  # each user expected one of their two hits
+    with pytest.raises(DataError, match="one list for all users or one per user"):
+        m.serendipity_at_k([[1], [2], [3]], [[1], [2], [3]], [[1], [2]], 1)

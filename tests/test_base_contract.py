@@ -1,0 +1,76 @@
+"""Corners of the base class's contract that the conformance suite does not reach:
+the choice of candidate step, what ``save`` returns, models that declare no state,
+the scale of the fallback ranking, and the error a model without similarities gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from recommender_systems import ItemKNN, MostPopular, NotSupportedError, load
+from recommender_systems.query import TopN
+from tests.toy_models import RandomFactors, ToyHybrid
+
+
+@pytest.fixture(scope="module")
+def log() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {"user_id": rng.integers(0, 30, 400), "item_id": rng.integers(0, 25, 400)}
+    ).drop_duplicates()
+
+
+class WithIndex(MostPopular):
+    """MostPopular whose approximate step always answers the last item first."""
+
+    def _approximate_step(self, purpose: str):  # type: ignore[no-untyped-def]
+        def step(
+            rows: np.ndarray, n: int, seen: sp.csr_matrix | None, allowed: np.ndarray | None
+        ) -> TopN:
+            indices = np.full((rows.size, n), -1, dtype=np.int64)
+            scores = np.full((rows.size, n), np.nan, dtype=np.float32)
+            indices[:, 0], scores[:, 0] = len(self.item_ids_) - 1, 1.0
+            return indices, scores
+
+        return step
+
+
+def test_an_index_serves_unless_exact_results_are_asked_for(log: pd.DataFrame) -> None:
+    model = WithIndex().fit(log)
+    users = model.user_ids_.ids[:5]
+    last = model.item_ids_.ids[-1].item()
+    assert model.recommend_batch(users, 3).to_lists() == [[last]] * 5
+    exact = MostPopular().fit(log).recommend_batch(users, 3).to_lists()
+    assert model.recommend_batch(users, 3, approximate=False).to_lists() == exact
+
+
+def test_save_returns_where_the_model_went(log: pd.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "model.recsys"
+    assert Path(MostPopular().fit(log).save(path)) == path
+
+
+def test_a_model_that_declares_no_state_saves_and_loads(
+    log: pd.DataFrame, tmp_path: Path
+) -> None:
+    model = RandomFactors(n_factors=4).fit(log)
+    loaded = load(model.save(tmp_path / "toy.recsys"))
+    np.testing.assert_array_equal(loaded.item_factors_, model.item_factors_)
+
+
+def test_the_fallback_ranking_is_a_share_of_users(log: pd.DataFrame) -> None:
+    model = ItemKNN().fit(log)
+    shares = model._fallback_scores()
+    users = log.groupby("item_id")["user_id"].nunique().sort_index().to_numpy()
+    np.testing.assert_allclose(shares, users / log["user_id"].nunique(), rtol=1e-6)
+
+
+def test_a_model_without_similarities_says_so_before_looking_up_the_item(
+    log: pd.DataFrame,
+) -> None:
+    model = ToyHybrid().fit(log)
+    with pytest.raises(NotSupportedError, match="no item similarities"):
+        model.similar_items(10**9)
