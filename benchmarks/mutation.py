@@ -259,6 +259,48 @@ def report(mutants: list[Mutant], benign: dict[str, str]) -> str:
 BENIGN_FILE = RESULTS / "mutation-benign.json"
 
 
+def _last_results() -> list[dict[str, Any]]:
+    path = RESULTS / "mutation.json"
+    found: list[dict[str, Any]] = (
+        json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    )
+    return found
+
+
+def site_keys(name: str) -> set[tuple[int, str]]:
+    """(line, description) of every mutant of module ``name`` as it is now."""
+    tree = ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf-8"))
+    return {(int(getattr(node, "lineno", 0)), what) for node, _, what in _sites(tree)}
+
+
+def _record(new: list[Mutant], survivors_only: bool) -> list[Mutant]:
+    """Merges ``new`` into the results on disk and rewrites them (after every module,
+    so a long run keeps what it finished, and runs over other modules may share the
+    files). Other modules keep their results; with ``survivors_only``, so do the
+    module's mutants that were not run again."""
+    again = {(m.module, m.line, m.description) for m in new}
+    ran = {m.module for m in new}
+    current = {name: site_keys(name) for name in ran}
+    kept = [
+        Mutant(**m)
+        for m in _last_results()
+        if (m["module"], m["line"], m["description"]) not in again
+        and (survivors_only or m["module"] not in ran)
+        # A site the mutator no longer makes (e.g. ``return None`` for a bare
+        # ``return``) is not a mutant any more.
+        and (m["module"] not in ran or (m["line"], m["description"]) in current[m["module"]])
+    ]
+    merged = kept + new
+    benign: dict[str, str] = (
+        json.loads(BENIGN_FILE.read_text(encoding="utf-8")) if BENIGN_FILE.exists() else {}
+    )
+    (RESULTS / "mutation.json").write_text(
+        json.dumps([asdict(m) for m in merged], indent=1), encoding="utf-8"
+    )
+    (RESULTS / "mutation.md").write_text(report(merged, benign), encoding="utf-8")
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", action="append", choices=sorted(MODULES))
@@ -267,43 +309,21 @@ def main() -> None:
     parser.add_argument(
         "--survivors",
         action="store_true",
-        help="run again only the mutants that survived last time (after new tests)",
+        help="run again only the mutants that survived last time (after new tests), and "
+        "those without a result yet (after the module changed)",
     )
     args = parser.parse_args()
-    last = (
-        json.loads((RESULTS / "mutation.json").read_text(encoding="utf-8"))
-        if (RESULTS / "mutation.json").exists()
-        else []
-    )
-    mutants: list[Mutant] = []
     for name in args.module or sorted(MODULES):
         only = None
         if args.survivors:
-            only = {
-                (m["line"], m["description"])
-                for m in last
-                if m["module"] == name and m["outcome"] == "survived"
+            recorded = {
+                (m["line"], m["description"]): m["outcome"]
+                for m in _last_results()
+                if m["module"] == name
             }
-        mutants += run_module(name, args.limit, args.timeout, only)
-    benign: dict[str, str] = (
-        json.loads(BENIGN_FILE.read_text(encoding="utf-8")) if BENIGN_FILE.exists() else {}
-    )
-    # Modules not run this time keep their last results (with --survivors, so do
-    # the module's mutants that were not run again).
-    again = {(m.module, m.line, m.description) for m in mutants}
-    ran = {m.module for m in mutants}
-    kept = [
-        Mutant(**m)
-        for m in last
-        if (m["module"], m["line"], m["description"]) not in again
-        and (args.survivors or m["module"] not in ran)
-    ]
-    mutants = kept + mutants
-    (RESULTS / "mutation.json").write_text(
-        json.dumps([asdict(m) for m in mutants], indent=1), encoding="utf-8"
-    )
-    (RESULTS / "mutation.md").write_text(report(mutants, benign), encoding="utf-8")
-    print(report(mutants, benign))
+            only = {key for key in site_keys(name) if recorded.get(key, "survived") == "survived"}
+        _record(run_module(name, args.limit, args.timeout, only), args.survivors)
+    print((RESULTS / "mutation.md").read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":

@@ -72,3 +72,52 @@ def test_a_model_without_similarities_says_so_before_looking_up_the_item(
     model = ToyHybrid().fit(log)
     with pytest.raises(NotSupportedError, match="no item similarities"):
         model.similar_items(10**9)
+
+
+def test_a_single_user_fallback_share_is_one(log: pd.DataFrame) -> None:
+    alone = log[log["user_id"] == log["user_id"].iloc[0]]
+    shares = ItemKNN().fit(alone)._fallback_scores()
+    np.testing.assert_array_equal(shares, np.ones(alone["item_id"].nunique()))
+
+
+def twins() -> pd.DataFrame:
+    """Items 0 and 1 always together; items 2 and 3 always together."""
+    users = np.repeat(np.arange(20), 2)
+    items = np.where(np.arange(40) % 2 == 0, 0, 1) + 2 * (users % 2)
+    return pd.DataFrame({"user_id": users, "item_id": items})
+
+
+def test_similar_items_can_answer_the_first_item() -> None:
+    model = ItemKNN().fit(twins())
+    assert model.similar_items(1, n=1) == [0]
+
+
+def test_fold_in_weights_count_and_each_history_is_its_own_row() -> None:
+    model = ItemKNN().fit(twins())
+    heavy_first = model.recommend_from_history([0, 2], n=1, weights=[10.0, 0.1], exclude_seen=False)
+    heavy_last = model.recommend_from_history([0, 2], n=1, weights=[0.1, 10.0], exclude_seen=False)
+    assert (heavy_first, heavy_last) == ([1], [3])
+    frame = model.recommend_from_histories([[0], [2], [1]], n=1).to_frame()
+    assert frame["user_id"].tolist() == [0, 1, 2]
+    assert frame["item_id"].tolist() == [1, 3, 0]
+
+
+def test_the_first_item_is_a_known_item_everywhere() -> None:
+    model = ItemKNN().fit(twins())
+    assert model.similar_items(0, n=1) == [1]
+    user = model.user_ids_.ids[0].item()
+    assert model.recommend(user, n=5, items=[0, 1], exclude_seen=False) == [0, 1]
+
+
+def test_items_restricts_the_candidates() -> None:
+    model = MostPopular().fit(twins())
+    users = model.user_ids_.ids[:4]
+    lists = model.recommend_batch(users, n=5, items=[2], exclude_seen=False).to_lists()
+    assert lists == [[2]] * 4
+
+
+def test_any_number_of_histories_including_two_and_none() -> None:
+    model = ItemKNN().fit(twins())
+    two = model.recommend_from_histories([[0], [2]], n=1).to_frame()
+    assert two["item_id"].tolist() == [1, 3]
+    assert len(model.recommend_from_histories([], n=3).to_frame()) == 0

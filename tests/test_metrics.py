@@ -152,3 +152,20 @@ def test_serendipity_lists_must_pair_up_and_expected_may_be_per_user() -> None:
     assert per_user == pytest.approx(0.5)  # each user expected one of their two hits
     with pytest.raises(DataError, match="one list for all users or one per user"):
         m.serendipity_at_k([[1], [2], [3]], [[1], [2], [3]], [[1], [2]], 1)
+
+
+def test_list_metrics_refuse_one_list_against_lists_per_user() -> None:
+    with pytest.raises(DataError, match="one list of item ids each, or one list per user"):
+        m.ndcg_at_k([[1, 2], [3]], [1, 3], 2)
+    with pytest.raises(DataError, match="one list of item ids each, or one list per user"):
+        m.ndcg_at_k([1, 3], [[1, 2], [3]], 2)
+
+
+def test_beyond_accuracy_list_forms_refuse_a_string_for_a_list() -> None:
+    with pytest.raises(DataError, match="predicted: expected a list of item ids"):
+        m.catalog_coverage("abc", ["a", "b"], 2)
+
+
+def test_ndcg_of_a_user_without_relevant_items_is_zero() -> None:
+    got = m.ndcg(np.zeros((1, 3), dtype=bool), np.array([0]), 3)
+    assert got.tolist() == [0.0]

@@ -41,3 +41,10 @@ def test_the_baselines_rank_through_it(model: MostPopular | MeanRating) -> None:
     lists = model.recommend_batch(ids, n=15).to_lists()
     dense = rank(model._score_block(np.arange(ids.size)).copy(), 15, model.user_items_, None)[0]
     assert lists == [model.item_ids_.ids[row[row >= 0]].tolist() for row in dense]
+
+
+def test_a_single_seen_item_is_still_skipped() -> None:
+    scores = np.array([3.0, 2.0, 1.0], dtype=np.float32)
+    seen = sp.csr_matrix(np.array([[1, 0, 0], [0, 0, 0]], dtype=np.float32))
+    indices, _ = shared_top_candidates(scores, 2, 2, seen, None)
+    assert indices.tolist() == [[1, 2], [0, 1]]

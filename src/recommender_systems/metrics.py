@@ -218,7 +218,14 @@ def _list_metric(metric: RankMetric, predicted: Any, actual: Any, k: int) -> flo
     for name, value in (("predicted", predicted), ("actual", actual)):
         if isinstance(value, str | bytes) or not isinstance(value, Iterable):
             raise DataError(f"{name}: expected a list of item ids, received {type(value).__name__}")
-    if _is_nested(predicted) or _is_nested(actual):
+    per_user, actual_per_user = _is_nested(predicted), _is_nested(actual)
+    if per_user != actual_per_user:
+        raise DataError(
+            "predicted, actual: expected one list of item ids each, or one list per user "
+            f"in each; received {'lists' if per_user else 'one list'} of predictions and "
+            f"{'lists' if actual_per_user else 'one list'} of relevant items"
+        )
+    if per_user:
         pred, act = list(predicted), list(actual)
         if len(pred) != len(act):
             raise DataError(
