@@ -56,6 +56,7 @@ def test_save_returns_where_the_model_went(log: pd.DataFrame, tmp_path: Path) ->
 def test_a_model_that_declares_no_state_saves_and_loads(log: pd.DataFrame, tmp_path: Path) -> None:
     model = RandomFactors(n_factors=4).fit(log)
     loaded = load(model.save(tmp_path / "toy.recsys"))
+    assert isinstance(loaded, RandomFactors)
     np.testing.assert_array_equal(loaded.item_factors_, model.item_factors_)
 
 
