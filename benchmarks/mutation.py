@@ -59,7 +59,12 @@ MODULES: dict[str, list[str]] = {
         "tests/test_persistence.py",
         "tests/test_hybrid.py",
     ],
-    "hyperparameters": ["tests/test_conformance.py", "tests/test_cli.py", "tests/test_docs.py"],
+    "hyperparameters": [
+        "tests/test_hyperparameters.py",
+        "tests/test_conformance.py",
+        "tests/test_cli.py",
+        "tests/test_docs.py",
+    ],
     "_deprecation": ["tests/test_conformance.py", "tests/test_split.py"],
     "metrics": ["tests/test_metrics.py", "tests/test_evaluation.py", "tests/test_original_api.py"],
     "evaluation": ["tests/test_evaluation.py", "tests/test_metrics.py"],

@@ -38,3 +38,47 @@ def test_init_must_not_take_varargs() -> None:
 
     with pytest.raises(TypeError, match="must not take"):
         Bad().get_params()
+
+
+# -------------------------------------------------- repr and clone, in depth
+def test_repr_shows_only_what_differs_from_the_defaults() -> None:
+    from recommender_systems import ALS
+
+    assert repr(ALS()) == "ALS()"
+    assert repr(ALS(n_factors=8, random_state=None)) == "ALS(n_factors=8)"
+
+
+def test_repr_shows_a_table_by_its_shape_and_an_array_as_it_is() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from recommender_systems import ContentBased, HybridRecommender
+
+    table = pd.DataFrame({"item_id": [1, 2], "genre": ["a", "b"]})
+    assert "item_features=<DataFrame: 2 rows x 2 columns>" in repr(ContentBased(table))
+    assert "weights=array([1., 2.])" in repr(HybridRecommender(weights=np.array([1.0, 2.0])))
+
+
+def test_clone_copies_nested_models_lists_and_dicts() -> None:
+    from recommender_systems import ALS, EASE, HybridRecommender
+
+    members = [ALS(n_factors=8), EASE()]
+    hybrid = HybridRecommender(members, weights=[1.0, 2.0])
+    twin = hybrid.clone()
+    copies = list(twin.recommenders or [])
+    assert twin.recommenders is not members and copies[0] is not members[0]
+    assert [m.get_params() for m in copies] == [m.get_params() for m in members]
+    assert twin.weights == [1.0, 2.0] and twin.weights is not hybrid.weights
+
+    class WithOptions(MeanRating):
+        def __init__(self, min_ratings: int = 10, options: dict[str, object] | None = None):
+            super().__init__(min_ratings)
+            self.options = options
+
+    inner = ALS(n_factors=4)
+    options: dict[str, object] = {"inner": inner, "sizes": [1, 2]}
+    copied = WithOptions(options=options).clone().options
+    assert copied is not None and copied is not options
+    assert isinstance(copied["inner"], ALS) and copied["inner"] is not inner
+    assert copied["inner"].get_params() == inner.get_params()
+    assert copied["sizes"] == [1, 2] and copied["sizes"] is not options["sizes"]
