@@ -12,6 +12,7 @@ This is a benchmark-style job, not part of CI (it runs the tests once per mutant
     python -m benchmarks.mutation                 # every core module
     python -m benchmarks.mutation --module query  # one module
     python -m benchmarks.mutation --limit 20      # a quick look
+    python -m benchmarks.mutation --survivors     # after new tests: survivors only
 
 Results: ``benchmarks/results/mutation.md`` (and ``.json``), with every survivor.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import fcntl
 import json
 import os
 import shutil
@@ -283,6 +285,13 @@ def _record(new: list[Mutant], survivors_only: bool) -> list[Mutant]:
     so a long run keeps what it finished, and runs over other modules may share the
     files). Other modules keep their results; with ``survivors_only``, so do the
     module's mutants that were not run again."""
+    # Runs over other modules may finish at the same time: one merge at a time.
+    with open(Path(tempfile.gettempdir()) / "recsys-mutation.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _merge(new, survivors_only)
+
+
+def _merge(new: list[Mutant], survivors_only: bool) -> list[Mutant]:
     again = {(m.module, m.line, m.description) for m in new}
     ran = {m.module for m in new}
     current = {name: site_keys(name) for name in ran}
