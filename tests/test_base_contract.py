@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recommender_systems import ItemKNN, MostPopular, NotSupportedError, load
-from recommender_systems.query import TopN
+from recommender_systems import ItemKNN, MostPopular, NotSupportedError, UnknownItemError, load
+from recommender_systems.query import TopN, histories_matrix
 from tests.toy_models import RandomFactors, ToyHybrid
 
 
@@ -122,3 +122,14 @@ def test_any_number_of_histories_including_two_and_none() -> None:
     two = model.recommend_from_histories([[0], [2]], n=1).to_frame()
     assert two["item_id"].tolist() == [1, 3]
     assert len(model.recommend_from_histories([], n=3).to_frame()) == 0
+
+
+def test_an_unknown_item_is_named_alone_beside_the_first_item() -> None:
+    model = MostPopular().fit(twins())
+    user = model.user_ids_.ids[0].item()
+    with pytest.raises(UnknownItemError, match=r"^1 item id\(s\) unknown to the model: 999$"):
+        model.recommend(user, items=[0, 999])
+
+
+def test_no_histories_stack_into_no_rows() -> None:
+    assert histories_matrix([], 5).shape == (0, 5)

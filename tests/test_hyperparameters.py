@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from recommender_systems import EASE, ItemKNN
 from recommender_systems.hyperparameters import Custom, Hyperparameter, Range, Seed, search_space
 
@@ -39,3 +41,11 @@ def test_a_seed_is_returned_as_given() -> None:
     assert seed.check(7, "random_state") == 7
     assert seed.parse("none", "random_state") is None
     assert seed.parse("3", "random_state") == 3
+
+
+def test_a_range_must_be_an_interval_and_positive_on_a_log_scale() -> None:
+    with pytest.raises(ValueError, match="expected 0 < low < high"):
+        Range(5.0, 1.0)
+    with pytest.raises(ValueError, match="expected 0 < low < high"):
+        Range(0.0, 1.0, log=True)
+    assert Range(0.0, 1.0).low == 0.0

@@ -46,6 +46,9 @@ def test_repr_shows_only_what_differs_from_the_defaults() -> None:
 
     assert repr(ALS()) == "ALS()"
     assert repr(ALS(n_factors=8, random_state=None)) == "ALS(n_factors=8)"
+    # Equal to the defaults but other objects: still hidden.
+    log = "".join(["lo", "g"])
+    assert repr(ALS(regularization=float("0.02"), values=log)) == "ALS()"  # type: ignore[arg-type]
 
 
 def test_repr_shows_a_table_by_its_shape_and_an_array_as_it_is() -> None:
