@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 from recommender_systems import ItemKNN, MostPopular, NotSupportedError, UnknownItemError, load
-from recommender_systems.query import TopN, histories_matrix
+from recommender_systems.query import TopN, histories_matrix, select_rows
 from tests.toy_models import RandomFactors, ToyHybrid
 
 
@@ -133,3 +133,18 @@ def test_an_unknown_item_is_named_alone_beside_the_first_item() -> None:
 
 def test_no_histories_stack_into_no_rows() -> None:
     assert histories_matrix([], 5).shape == (0, 5)
+
+
+def test_the_first_rows_of_a_wide_matrix_are_not_all_of_it() -> None:
+    wide = sp.csr_matrix(np.arange(6, dtype=np.float32).reshape(2, 3))
+    assert select_rows(wide, np.arange(2)) is wide
+    tall = sp.csr_matrix(np.arange(6, dtype=np.float32).reshape(3, 2))
+    np.testing.assert_array_equal(select_rows(tall, np.arange(2)).toarray(), [[0, 1], [2, 3]])
+
+
+def test_many_unknown_items_are_counted_and_five_are_shown() -> None:
+    model = MostPopular().fit(twins())
+    user = model.user_ids_.ids[0].item()
+    with pytest.raises(UnknownItemError, match=r"^7 item id\(s\) unknown") as raised:
+        model.recommend(user, items=list(range(100, 107)))
+    assert "104" in str(raised.value) and "105" not in str(raised.value)

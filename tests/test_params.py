@@ -85,3 +85,22 @@ def test_clone_copies_nested_models_lists_and_dicts() -> None:
     assert isinstance(copied["inner"], ALS) and copied["inner"] is not inner
     assert copied["inner"].get_params() == inner.get_params()
     assert copied["sizes"] == [1, 2] and copied["sizes"] is not options["sizes"]
+
+
+def test_an_unknown_parameter_is_refused_with_the_valid_names() -> None:
+    from recommender_systems import EASE
+
+    with pytest.raises(ParameterError, match="expected one of regularization, dtype, values"):
+        EASE().set_params(bogus=1)
+
+
+def test_reading_or_setting_a_former_name_warns_at_the_callers_line() -> None:
+    from recommender_systems import ALS
+
+    model = ALS()
+    with pytest.warns(DeprecationWarning, match="use 'epochs'") as seen:
+        assert model.iterations == 15  # type: ignore[attr-defined]
+    assert seen[0].filename == __file__
+    with pytest.warns(DeprecationWarning, match="use 'epochs'") as seen:
+        model.iterations = 3  # type: ignore[attr-defined]
+    assert seen[0].filename == __file__ and model.epochs == 3
