@@ -49,3 +49,16 @@ def test_a_range_must_be_an_interval_and_positive_on_a_log_scale() -> None:
     with pytest.raises(ValueError, match="expected 0 < low < high"):
         Range(0.0, 1.0, log=True)
     assert Range(0.0, 1.0).low == 0.0
+
+
+def test_an_int_accepts_its_upper_bound_and_a_bool_parses_words() -> None:
+    from recommender_systems.hyperparameters import Bool, Int
+
+    assert Int(default=1, doc="", low=0, high=5).check(5, "x") == 5
+    flag = Bool(default=False, doc="")
+    words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    assert {word: flag.parse(word, "flag") for word in words} == words
+
+
+def test_a_seed_of_zero_parses() -> None:
+    assert Seed().parse("0", "random_state") == 0
