@@ -55,7 +55,7 @@ def make(name: str) -> Recommender:
     model = MODELS[name]()
     if "random_state" in model.get_params():
         model.set_params(random_state=SEED)
-    if name == "auto":  # the contract, not the search (tests/test_auto.py): few trials
+    if name == "AutoRecommender":  # the contract, not the search (tests/test_auto.py)
         model.set_params(n_trials=2)
     return model
 
