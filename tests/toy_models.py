@@ -161,6 +161,13 @@ class SlowModel(MostPopular):
         time.sleep(self.delay)
         return super()._scores(users)
 
+    def _top_candidates(
+        self, users: np.ndarray, n: int, seen: sp.csr_matrix | None, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        # The baselines rank without scoring blocks (no _scores call): sleep here too.
+        time.sleep(self.delay)
+        return super()._top_candidates(users, n, seen, allowed)
+
     def _fallback_scores(self) -> np.ndarray:
         time.sleep(self.delay)
         return super()._fallback_scores()
