@@ -47,6 +47,8 @@ def test_a_range_must_be_an_interval_and_positive_on_a_log_scale() -> None:
     with pytest.raises(ValueError, match="expected 0 < low < high"):
         Range(5.0, 1.0)
     with pytest.raises(ValueError, match="expected 0 < low < high"):
+        Range(1.0, 1.0)
+    with pytest.raises(ValueError, match="expected 0 < low < high"):
         Range(0.0, 1.0, log=True)
     assert Range(0.0, 1.0).low == 0.0
 
