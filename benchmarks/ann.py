@@ -211,13 +211,21 @@ def _library(name: str, items: np.ndarray, threads: int) -> Callable[[np.ndarray
     return search_faiss_ivf
 
 
-def library_job(args: argparse.Namespace) -> dict[str, Any]:
+def _vectors_and_queries(
+    args: argparse.Namespace,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The index's item vectors, ``args.queries`` sampled user vectors (seeded) and
+    the exact top 10 of the first ``args.truth`` of them."""
     data = make_factors(args.kind, args.users, args.items, args.factors)
     items, users = index_vectors(data)
     del data
     rng = np.random.default_rng(2)
     queries = users[np.sort(rng.choice(len(users), args.queries, replace=False))]
-    truth = _exact_top(queries[: args.truth], items, 10, args.threads)
+    return items, queries, _exact_top(queries[: args.truth], items, 10, args.threads)
+
+
+def library_job(args: argparse.Namespace) -> dict[str, Any]:
+    items, queries, truth = _vectors_and_queries(args)
     before = _rss()
     start = time.perf_counter()
     search = _library(args.library, items, args.threads)
@@ -252,12 +260,7 @@ def interleaved_job(args: argparse.Namespace) -> dict[str, Any]:
     """The graph libraries in one process: built one after another on the same
     vectors, then searched in turn (a, b, c, a, b, c, ...) at each width, so that
     the machine's load falls on all of them alike."""
-    data = make_factors(args.kind, args.users, args.items, args.factors)
-    items, users = index_vectors(data)
-    del data
-    rng = np.random.default_rng(2)
-    queries = users[np.sort(rng.choice(len(users), args.queries, replace=False))]
-    truth = _exact_top(queries[: args.truth], items, 10, args.threads)
+    items, queries, truth = _vectors_and_queries(args)
     names = [name for name in args.libraries.split(",") if name != "faiss-ivf"]
     searches, builds = {}, {}
     for name in names:
