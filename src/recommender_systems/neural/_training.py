@@ -18,6 +18,7 @@ import scipy.sparse as sp
 import torch
 
 from recommender_systems import metrics
+from recommender_systems._validation import check_random_state
 from recommender_systems.errors import ParameterError
 from recommender_systems.hyperparameters import Custom, Float, Hyperparameter, Int, Seed, Threads
 from recommender_systems.kernels import topk
@@ -27,6 +28,7 @@ __all__ = [
     "EarlyStopping",
     "adam",
     "binary",
+    "prepare",
     "resolve_device",
     "step",
     "torch_generator",
@@ -147,6 +149,18 @@ def validation_split(
         )
 
     return part(~held), part(held)
+
+
+def prepare(
+    random_state: Any, device: str, validation_fraction: float, matrix: sp.csr_matrix
+) -> tuple[np.random.Generator, torch.device, sp.csr_matrix, sp.csr_matrix | None]:
+    """What every neural fit starts from: ``(rng, device, train, validation)``, the
+    seeded generator, the resolved device, and the stored interactions as 1s split
+    for early stopping (:func:`validation_split`, drawn from ``rng``)."""
+    rng = check_random_state(random_state)
+    torch_device = resolve_device(device)
+    train, validation = validation_split(binary(matrix), float(validation_fraction), rng)
+    return rng, torch_device, train, validation
 
 
 class EarlyStopping:

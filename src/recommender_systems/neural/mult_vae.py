@@ -12,7 +12,7 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from recommender_systems._validation import check_positive_int, check_random_state
+from recommender_systems._validation import check_positive_int
 from recommender_systems.base import Recommender
 from recommender_systems.errors import ParameterError
 from recommender_systems.hyperparameters import Custom, Float, Int, OneOf, Range, declare
@@ -22,12 +22,11 @@ from recommender_systems.neural._training import (
     EarlyStopping,
     adam,
     binary,
-    resolve_device,
+    prepare,
     step,
     to_numpy,
     torch_generator,
     torch_threads,
-    validation_split,
 )
 from recommender_systems.registry import register
 from recommender_systems.state import Stack, declare_state
@@ -173,10 +172,8 @@ class MultVAE(Recommender):
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, data: Interactions) -> None:
-        rng = check_random_state(self.random_state)
-        device = resolve_device(self.device)
-        train, validation = validation_split(
-            binary(data.matrix), float(self.validation_fraction), rng
+        rng, device, train, validation = prepare(
+            self.random_state, self.device, float(self.validation_fraction), data.matrix
         )
         active = np.flatnonzero(np.diff(train.indptr) > 0)
         size = int(self.batch_size)

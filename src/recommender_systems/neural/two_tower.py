@@ -9,7 +9,6 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from recommender_systems._validation import check_random_state
 from recommender_systems.errors import ParameterError
 from recommender_systems.hyperparameters import Bool, Float, Int, OneOf, Range, declare
 from recommender_systems.interactions import Interactions
@@ -19,12 +18,11 @@ from recommender_systems.neural._training import (
     EarlyStopping,
     adam,
     binary,
-    resolve_device,
+    prepare,
     step,
     to_numpy,
     torch_generator,
     torch_threads,
-    validation_split,
 )
 from recommender_systems.registry import register
 from recommender_systems.sampling import owned_keys, uniform_negatives
@@ -140,10 +138,8 @@ class TwoTowerCF(MatrixFactorization):
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, data: Interactions) -> None:
-        rng = check_random_state(self.random_state)
-        device = resolve_device(self.device)
-        train, validation = validation_split(
-            binary(data.matrix), float(self.validation_fraction), rng
+        rng, device, train, validation = prepare(
+            self.random_state, self.device, float(self.validation_fraction), data.matrix
         )
         with torch_threads(int(self.n_threads)):
             generator = torch_generator(rng, torch.device("cpu"))
