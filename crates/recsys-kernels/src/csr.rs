@@ -143,6 +143,13 @@ impl CsrNames {
         indices: "indices",
         data: "data",
     };
+
+    /// The exclusion matrix of the top-k kernels (`exclude_indptr`, ...).
+    pub const EXCLUDE: CsrNames = CsrNames {
+        indptr: "exclude_indptr",
+        indices: "exclude_indices",
+        data: "exclude_data",
+    };
 }
 
 #[cfg(test)]

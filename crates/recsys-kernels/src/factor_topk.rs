@@ -445,11 +445,7 @@ mod tests {
     use super::*;
     use crate::csr::CsrNames;
 
-    const N: CsrNames = CsrNames {
-        indptr: "exclude_indptr",
-        indices: "exclude_indices",
-        data: "unused",
-    };
+    const N: CsrNames = CsrNames::EXCLUDE;
 
     fn lcg(seed: &mut u64) -> u64 {
         *seed = seed

@@ -257,11 +257,7 @@ mod tests {
     use super::*;
     use crate::csr::CsrNames;
 
-    const N: CsrNames = CsrNames {
-        indptr: "exclude_indptr",
-        indices: "exclude_indices",
-        data: "unused",
-    };
+    const N: CsrNames = CsrNames::EXCLUDE;
 
     /// Reference: a full sort of the candidates.
     fn brute_force(row: &[f32], excluded: &[i32], k: usize) -> Vec<(i64, f32)> {

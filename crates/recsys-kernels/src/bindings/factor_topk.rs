@@ -6,12 +6,6 @@ use super::args::{self, array, guarded, invalid, matrix, slice, CsrArgs};
 use crate::csr::CsrNames;
 use crate::factor_topk::FactorQuery;
 
-const EXCLUDE: CsrNames = CsrNames {
-    indptr: "exclude_indptr",
-    indices: "exclude_indices",
-    data: "exclude_data",
-};
-
 type Pair<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 
 /// Best `k` items for each user in `users` (rows of `user_factors`) by the score
@@ -53,7 +47,7 @@ pub fn factor_topk<'py>(
             .transpose()?;
         let allowed = allowed.as_ref().map(|a| slice(a, "allowed")).transpose()?;
         let exclude = match (exclude_indptr, exclude_indices) {
-            (Some(p), Some(i)) => Some(CsrArgs::extract(EXCLUDE, p, i, None)?),
+            (Some(p), Some(i)) => Some(CsrArgs::extract(CsrNames::EXCLUDE, p, i, None)?),
             (None, None) => None,
             _ => {
                 return Err(invalid(

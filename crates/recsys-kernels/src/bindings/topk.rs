@@ -6,12 +6,6 @@ use super::args::{self, array, guarded, invalid, matrix, CsrArgs};
 use crate::csr::CsrNames;
 use crate::matrix::Shape;
 
-const EXCLUDE: CsrNames = CsrNames {
-    indptr: "exclude_indptr",
-    indices: "exclude_indices",
-    data: "exclude_data",
-};
-
 type Pair<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 
 /// Best `k` columns of each row of a float32 score matrix, best first, ties to the
@@ -32,7 +26,7 @@ pub fn topk<'py>(
         let scores = array::<f32, numpy::Ix2>(scores, "scores", "float32")?;
         let scores = matrix(&scores, "scores")?;
         let exclude = match (exclude_indptr, exclude_indices) {
-            (Some(p), Some(i)) => Some(CsrArgs::extract(EXCLUDE, p, i, None)?),
+            (Some(p), Some(i)) => Some(CsrArgs::extract(CsrNames::EXCLUDE, p, i, None)?),
             (None, None) => None,
             _ => {
                 return Err(invalid(
