@@ -29,7 +29,9 @@ __all__ = ["BPR"]
 class BPR(MatrixFactorization):
     """Matrix factorisation that ranks each user's items above unseen ones.
 
-    Every epoch visits all (user, item) pairs in a new random order; for each it
+    Every epoch visits all (user, item) pairs in a new random order (shuffled
+    blocks of 8 consecutive pairs of the matrix, so a user's row stays in cache
+    across a block); for each it
     draws an item the user has not seen and takes an SGD step on
     ``-ln sigmoid(score(u, i) - score(u, j))`` with L2 regularisation ``regularization``.
     Interaction values are ignored (every pair is a positive).

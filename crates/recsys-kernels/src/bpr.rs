@@ -1,9 +1,13 @@
 //! One epoch of Bayesian Personalised Ranking (Rendle et al. 2009) by SGD.
 //!
-//! Every observed (user, item) pair of the CSR matrix is visited once, in an order
-//! shuffled by a keyed permutation of the pair positions ([`rng::Permutation`]).
-//! At step `s` the negative item is drawn uniformly from the items the user has
-//! not seen: uniform draws (from the stream `rng::draw(negative_key, s)`) are
+//! Every observed (user, item) pair of the CSR matrix is visited once, in blocks
+//! of `BLOCK` consecutive pair positions (mostly one user's pairs, in item order)
+//! whose order is shuffled by a keyed permutation of the blocks
+//! ([`rng::Permutation`]): the user's factors and row stay in cache across a
+//! block, where a shuffle of single pairs would fetch them from memory at every
+//! step on data larger than the cache. For the pair at CSR position `p` the
+//! negative item is drawn uniformly from the items the user has not seen: uniform
+//! draws (from the stream `rng::draw(negative_key, p)`) are
 //! rejected by searching the user's sorted CSR row (a binary search, or, on data
 //! too large for the cache, a search from the interpolated position); after
 //! `REJECTION_TRIES` rejections the `r`-th unseen item is taken directly, with `r`
@@ -45,6 +49,11 @@ use crate::{memory, pool};
 
 /// Uniform draws tried before the exact draw among unseen items.
 pub const REJECTION_TRIES: u32 = 32;
+/// Consecutive pair positions visited together (see the module docs). Measured
+/// (5 epochs, 64 factors, 138k users x 27k items x 10M pairs, 2 threads): 14.7 s
+/// with single pairs, 9.0 s with 8, 8.9 s with 16; on MovieLens 100k, NDCG@10 is
+/// the same (0.419 over 5 splits).
+pub const BLOCK: usize = 8;
 /// Steps between prefetching a step's rows and running it (and half the ring).
 const AHEAD: usize = 8;
 const RING: usize = 2 * AHEAD;
@@ -224,11 +233,7 @@ impl<'a> Plan<'a> {
     /// One thread visits every pair in one shuffled order: reproducible.
     fn run_ordered(&self, model: BprModel<'_>, seed: u64) -> BprEpoch {
         let nnz = self.csr.nnz();
-        let shard = Shard {
-            first_pair: 0,
-            len: nnz,
-            order: Permutation::new(nnz as u64, seed),
-        };
+        let shard = Shard::new(0, nnz, seed);
         let mut store = Exclusive {
             users: model.user_factors.into_data(),
             items: model.item_factors.into_data(),
@@ -278,12 +283,7 @@ impl<'a> Plan<'a> {
             rest = others;
             let first_pair = self.csr.row_start(w[0]);
             let len = self.csr.row_start(w[1]) - first_pair;
-            let order = Permutation::new(len as u64, rng::subkey(seed, SHARD_STREAM + t as u64));
-            let shard = Shard {
-                first_pair,
-                len,
-                order,
-            };
+            let shard = Shard::new(first_pair, len, rng::subkey(seed, SHARD_STREAM + t as u64));
             let store = Hogwild {
                 users: mine,
                 first_user: w[0],
@@ -464,11 +464,42 @@ fn contains(seen: &[i32], item: u32, n_items: u32, interpolate_above: usize) -> 
     seen[low..high].binary_search(&item).is_ok()
 }
 
-/// The pairs `first_pair..first_pair + len` (CSR positions), visited in `order`.
+/// The pairs `first_pair..first_pair + len` (CSR positions), visited in blocks of
+/// `BLOCK` in the order of `blocks`.
 struct Shard {
     first_pair: usize,
     len: usize,
-    order: Permutation,
+    blocks: Permutation,
+}
+
+/// What `Shard::pair_at` gives for the steps past the end of a last, partial block.
+const HOLE: usize = usize::MAX;
+
+impl Shard {
+    fn new(first_pair: usize, len: usize, seed: u64) -> Self {
+        Self {
+            first_pair,
+            len,
+            blocks: Permutation::new(len.div_ceil(BLOCK) as u64, seed),
+        }
+    }
+
+    /// Steps in a pass: every block's `BLOCK` slots, holes included.
+    fn steps(&self) -> usize {
+        self.len.div_ceil(BLOCK) * BLOCK
+    }
+
+    /// The CSR position visited at `step`, or `HOLE`.
+    #[inline(always)]
+    fn pair_at(&self, step: usize) -> usize {
+        let block = self.blocks.apply((step / BLOCK) as u64) as usize;
+        let offset = block * BLOCK + step % BLOCK;
+        if offset < self.len {
+            self.first_pair + offset
+        } else {
+            HOLE
+        }
+    }
 }
 
 /// Everything an epoch reads, shared by all shards.
@@ -513,10 +544,8 @@ impl Plan<'_> {
         // CSR entries prefetched) at step `s`; at step `s + AHEAD` its user, items
         // and factor rows are prefetched; at step `s + 2 * AHEAD` it runs. The
         // shuffled order defeats the hardware prefetcher, and waiting for memory
-        // would otherwise dominate on large data. Step `s` of the shard draws its
-        // negative from stream position `first_pair + s`, so one shard reproduces
-        // the single-threaded epoch.
-        let end = shard.len;
+        // would otherwise dominate on large data.
+        let end = shard.steps();
         let mut pairs = [0_usize; RING];
         for step in 0..end.min(RING) {
             pairs[step % RING] = self.fetch_pair(shard, step);
@@ -526,11 +555,12 @@ impl Plan<'_> {
             if step + RING < end {
                 pairs[step % RING] = self.fetch_pair(shard, step + RING);
             }
-            if self.prefetch && step + AHEAD < end {
-                let ahead = step + AHEAD;
-                self.prefetch_rows(shard.first_pair + ahead, pairs[ahead % RING], store);
+            if self.prefetch && step + AHEAD < end && pairs[(step + AHEAD) % RING] != HOLE {
+                self.prefetch_rows(pairs[(step + AHEAD) % RING], store);
             }
-            let step = shard.first_pair + step;
+            if pair == HOLE {
+                continue;
+            }
             let user = self.user_of[pair] as usize;
             let seen = self.csr.row_indices(user);
             if seen.len() >= self.n_items as usize {
@@ -538,7 +568,7 @@ impl Plan<'_> {
                 continue;
             }
             let pos = self.csr.indices()[pair] as usize;
-            let value = rng::draw(self.negative_key, step as u64);
+            let value = rng::draw(self.negative_key, pair as u64);
             let neg = negative_item(value, seen, self.n_items, self.interpolate_above) as usize;
             let (x, ex) = store.update(user, pos, neg, |rows| {
                 for ((d, &a), &b) in diff.iter_mut().zip(rows.pos.iter()).zip(rows.neg.iter()) {
@@ -613,29 +643,26 @@ const RESCALE_ABOVE: f64 = 1e154; // about 2^512
 const RESCALE_BY: f64 = 7.458_340_731_200_207e-155; // 2^-512, exact
 
 impl Plan<'_> {
-    /// The pair visited at `step`, with its CSR entries requested from memory.
+    /// The pair visited at `step` (or `HOLE`), with its CSR entries requested from memory.
     #[inline(always)]
     fn fetch_pair(&self, shard: &Shard, step: usize) -> usize {
-        let pair = shard.first_pair + shard.order.apply(step as u64) as usize;
-        if self.prefetch {
+        let pair = shard.pair_at(step);
+        if self.prefetch && pair != HOLE {
             simd::prefetch(&self.user_of[pair..=pair]);
             simd::prefetch(&self.csr.indices()[pair..=pair]);
         }
         pair
     }
 
-    /// Requests the rows that `step` (visiting `pair`) will read.
+    /// Requests the rows that the step visiting `pair` will read.
     #[inline(always)]
-    fn prefetch_rows<R: RowStore>(&self, stream_step: usize, pair: usize, store: &R) {
+    fn prefetch_rows<R: RowStore>(&self, pair: usize, store: &R) {
         let user = self.user_of[pair] as usize;
         store.prefetch_user(user);
         store.prefetch_item(self.csr.indices()[pair] as usize);
         // The first candidate negative is usually accepted; `contains` will look
         // for it near its interpolated position in the user's row.
-        let candidate = rng::below(
-            rng::draw(self.negative_key, stream_step as u64),
-            self.n_items,
-        );
+        let candidate = rng::below(rng::draw(self.negative_key, pair as u64), self.n_items);
         store.prefetch_item(candidate as usize);
         let seen = self.csr.row_indices(user);
         let guess = (u64::from(candidate) * seen.len() as u64 / u64::from(self.n_items)) as usize;
@@ -943,6 +970,28 @@ mod tests {
             })
             .collect();
         assert_eq!(runs[0], runs[1]);
+    }
+
+    #[test]
+    fn blocks_visit_every_pair_once_in_runs_of_consecutive_pairs() {
+        for len in [0_usize, 1, 7, 8, 9, 63, 64, 65, 1000] {
+            let shard = Shard::new(100, len, 7);
+            let steps: Vec<usize> = (0..shard.steps()).map(|step| shard.pair_at(step)).collect();
+            for block in steps.chunks(BLOCK) {
+                let run: Vec<usize> = block.iter().copied().filter(|&p| p != HOLE).collect();
+                assert!(
+                    !run.is_empty() && run.windows(2).all(|w| w[1] == w[0] + 1),
+                    "{block:?}"
+                );
+            }
+            let mut visited: Vec<usize> = steps.into_iter().filter(|&p| p != HOLE).collect();
+            visited.sort_unstable();
+            assert_eq!(visited, (100..100 + len).collect::<Vec<_>>(), "len {len}");
+        }
+        // The blocks themselves are shuffled.
+        let shard = Shard::new(0, 800, 3);
+        let firsts: Vec<usize> = (0..100).map(|b| shard.pair_at(b * BLOCK)).collect();
+        assert!(firsts.windows(2).any(|w| w[1] < w[0]), "{firsts:?}");
     }
 
     #[test]

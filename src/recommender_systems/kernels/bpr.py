@@ -1,8 +1,9 @@
 """One epoch of BPR by SGD: the Rust kernel, or its NumPy/Python reference.
 
 Both follow the contract of ``crates/recsys-kernels/src/bpr.rs`` and draw the same
-random numbers: the visiting order is a keyed permutation of the pair positions
-and the negatives come from counter-based streams (SplitMix64), so the
+random numbers: the pairs are visited in blocks of ``BLOCK`` consecutive CSR
+positions, the blocks in the order of a keyed permutation, and the negatives
+come from counter-based streams (SplitMix64) indexed by pair position, so the
 reference replays exactly the (user, positive, negative) triples of a
 single-threaded Rust run. Results then differ only by float32 rounding (the
 kernel fuses multiply-adds and sums dot products in another order).
@@ -36,6 +37,8 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _ROUNDS = 3
 _NEGATIVE_STREAM = 8
+#: Consecutive pair positions visited together (``BLOCK`` in ``bpr.rs``).
+BLOCK = 8
 #: Uniform draws tried before drawing directly among the unseen items.
 REJECTION_TRIES = 32
 
@@ -126,11 +129,12 @@ def bpr_triples(
     if nnz == 0:
         return empty, empty, empty, 0
     seed_u = np.uint64(seed)
-    order = _permutation(nnz, seed_u)
+    blocks = _permutation(-(-nnz // BLOCK), seed_u)
+    order = (blocks[:, None] * BLOCK + np.arange(BLOCK)).ravel()
+    order = order[order < nnz]
     row_of = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
     users = row_of[order]
     positives = indices[order].astype(np.int64)
-    steps = np.arange(nnz, dtype=np.uint64)
     row_len = np.diff(indptr)[users]
     usable = row_len < n_items
     negatives = _negatives(
@@ -138,7 +142,7 @@ def bpr_triples(
         indices,
         n_items,
         users[usable],
-        _draw(_subkey(seed_u, _NEGATIVE_STREAM), steps[usable]),
+        _draw(_subkey(seed_u, _NEGATIVE_STREAM), order[usable].astype(np.uint64)),
     )
     return users[usable], positives[usable], negatives, int((~usable).sum())
 
