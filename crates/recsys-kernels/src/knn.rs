@@ -282,13 +282,19 @@ impl RowJob<'_> {
             let u = u as usize;
             let cols = self.b.row_indices(u);
             let vals = self.b.row_data(u).unwrap_or(&[]);
+            // The scatter is the kernel's hot loop: its index checks are hoisted
+            // out of it (`span` is one more than the largest column of `b`).
+            debug_assert!(cols.iter().all(|&j| (j as usize) < n_cols));
             if dense {
                 for (&j, &v) in cols.iter().zip(vals) {
-                    s.acc[j as usize] += w * v;
+                    // SAFETY: 0 <= j < span = acc.len() (column indices are checked
+                    // non-negative by CsrView, and span covers the largest).
+                    unsafe { *s.acc.get_unchecked_mut(j as usize) += w * v };
                 }
             } else {
                 for (&j, &v) in cols.iter().zip(vals) {
-                    let slot = &mut s.acc[j as usize];
+                    // SAFETY: as above.
+                    let slot = unsafe { s.acc.get_unchecked_mut(j as usize) };
                     if *slot == 0.0 {
                         s.touched.push(j as u32);
                     }
