@@ -435,9 +435,8 @@ def report(results: dict[str, Any], args: argparse.Namespace, command: str) -> s
         f"`{command}`",
         "",
         machine_summary(("recommender-systems", "numpy", "usearch", "hnswlib", "faiss-cpu")),
-        f" {args.threads} threads; the machine was shared with other jobs, so absolute "
-        "times are pessimistic and the ratios (measured in one process, interleaved) are "
-        "the figures to read.",
+        f" {args.threads} threads; absolute times depend on what else the machine runs, "
+        "so the ratios (measured in one process, interleaved) are the figures to read.",
         "",
         f"{args.items:,} items x {args.factors} factors, {args.users:,} users; "
         f"{SEEN_PER_USER} seen items per user (excluded). Recall@10 against exact search on "

@@ -153,8 +153,8 @@ def main() -> None:
             "rate counts work it did not do. "
             f"A 2048 x 2048 x 2048 sgemm runs at {gflops:.1f} GFLOP/s here.",
             "",
-            "The machine was shared with other jobs during this run: ratios (timed in "
-            "turn) are more reliable than absolute times.",
+            "Absolute times depend on what else the machine runs: ratios (timed in "
+            "turn) are more reliable.",
             "",
             *sections,
             machine_summary(("recommender-systems", "numpy", "scipy")),
