@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import scipy.sparse as sp
 
 from recommender_systems import SVD, Interactions
+from recommender_systems.errors import KernelError
 from recommender_systems.svd import leading_right_singular_vectors
 
 
@@ -72,3 +74,46 @@ def test_popularity_damping_divides_columns_by_popularity(synthetic: pd.DataFram
     top = np.linalg.svd(dense * popularity**-0.5)[2][:8].T
     v = model.item_factors_.astype(np.float64)
     np.testing.assert_allclose(top @ top.T, v @ v.T, atol=1e-3)
+
+
+def _two_blocks() -> sp.csr_matrix:
+    """Two groups of 40 users, each with all but one of their group's 24 items:
+    two large singular values, then many equal ones."""
+    dense = np.zeros((80, 48))
+    for user in range(80):
+        group = user // 40
+        dense[user, group * 24 : (group + 1) * 24] = 1.0
+        dense[user, group * 24 + user % 24] = 0.0
+    return sp.csr_matrix(dense)
+
+
+def test_a_cut_through_equal_singular_values_drops_them_all() -> None:
+    matrix = _two_blocks()
+    exact = np.linalg.svd(matrix.toarray(), compute_uv=False)
+    assert np.isclose(exact[2], exact[20])  # k = 20 would split a repeated value
+    vectors = leading_right_singular_vectors(matrix, 20, np.random.default_rng(0))
+    assert vectors.shape == (48, 2)  # only the two values above the repeated one
+    top = np.linalg.svd(matrix.toarray())[2][:2].T
+    np.testing.assert_allclose(vectors @ vectors.T, top @ top.T, atol=1e-8)
+
+
+def test_arpack_stalling_is_retried_then_solved_densely(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scipy.sparse.linalg import ArpackError
+
+    from recommender_systems import svd as svd_module
+
+    matrix = sp.csr_matrix(sp.random(60, 50, density=0.3, random_state=1))
+    want = leading_right_singular_vectors(matrix, 5, np.random.default_rng(0))
+    calls: list[object] = []
+
+    def stalls(*args: object, **kwargs: object) -> object:
+        calls.append(kwargs.get("ncv"))
+        raise ArpackError(3)
+
+    monkeypatch.setattr(svd_module, "svds", stalls)
+    got = leading_right_singular_vectors(matrix, 5, np.random.default_rng(0))
+    assert calls[0] is None and isinstance(calls[1], int) and calls[1] > 6  # a larger space
+    np.testing.assert_allclose(got @ got.T, want @ want.T, atol=1e-6)
+    monkeypatch.setattr(svd_module, "DENSE_FALLBACK_SIDE", 10)
+    with pytest.raises(KernelError, match=r"ARPACK .* stalled"):
+        leading_right_singular_vectors(matrix, 5, np.random.default_rng(0))

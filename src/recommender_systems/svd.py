@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import svds
+from scipy.sparse.linalg import ArpackError, svds
 
 from recommender_systems._validation import check_random_state
+from recommender_systems.errors import KernelError
 from recommender_systems.hyperparameters import Float, Int, Range, Seed, declare
 from recommender_systems.interactions import Interactions
 from recommender_systems.matrix_factorization import MatrixFactorization
@@ -15,6 +16,13 @@ from recommender_systems.state import declare_state
 from recommender_systems.values import UsesValues, Values, values_hyperparameter
 
 __all__ = ["SVD"]
+
+#: Relative gap below which two singular values count as equal (ARPACK resolves
+#: them far more finely on the matrices it converges on).
+TIE = 1e-6
+#: The largest smaller side whose Gram matrix is decomposed densely (float64:
+#: 512 MiB) when ARPACK stalls.
+DENSE_FALLBACK_SIDE = 8_000
 
 
 @register(
@@ -98,22 +106,61 @@ def leading_right_singular_vectors(
 
     Uses ARPACK on the sparse matrix; when a side is too small for ARPACK (it needs
     ``k < min(shape)``), the Gram matrix of that small side is decomposed instead.
+    Vectors whose value equals the ``(k + 1)``-th are left out too: which of a
+    repeated value's vectors a solver returns is arbitrary.
+    Repeated singular values (very regular data) can stall ARPACK's restarts: it is
+    then run again with a larger Krylov space, and if that fails too the small
+    side's Gram matrix is decomposed when it has at most
+    :data:`DENSE_FALLBACK_SIDE` rows.
     """
     n_rows, n_cols = matrix.shape
     if matrix.nnz == 0:
         return np.zeros((n_cols, 0))
-    if k < min(n_rows, n_cols) - 1:
-        v0 = rng.uniform(-1.0, 1.0, size=min(n_rows, n_cols))
-        _, values, vt = svds(matrix, k=k, v0=v0)
-        vectors = vt.T
-    elif n_rows <= n_cols:
-        small = (matrix @ matrix.T).toarray()
-        eig, u = np.linalg.eigh(small)
-        values = np.sqrt(np.clip(eig, 0.0, None))
-        vectors = (matrix.T @ u) / np.where(values > 0, values, 1.0)
-    else:
-        eig, vectors = np.linalg.eigh((matrix.T @ matrix).toarray())
-        values = np.sqrt(np.clip(eig, 0.0, None))
-    order = np.argsort(-values, kind="stable")[:k]
-    keep = order[values[order] > values.max() * 1e-6]
+    # One value more than kept: vectors whose value ties with the first one left
+    # out span a subspace that the cut would split arbitrarily (the solver's choice
+    # of basis), so they are dropped with it.
+    wanted = k + 1
+    found = (
+        _arpack_singular_vectors(matrix, wanted, rng) if wanted < min(n_rows, n_cols) - 1 else None
+    )
+    values, vectors = found if found is not None else _gram_singular_vectors(matrix)
+    order = np.argsort(-values, kind="stable")
+    left_out = values[order[k]] if order.size > k else 0.0
+    top = order[:k]
+    keep = top[(values[top] > values.max() * 1e-6) & (values[top] > left_out * (1 + TIE))]
     return np.asarray(vectors[:, keep])
+
+
+def _arpack_singular_vectors(
+    matrix: sp.csr_matrix, k: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ``k`` largest singular values and their right singular vectors (columns)
+    by ARPACK, tried again with a larger Krylov space if it stalls; ``None`` when it
+    stalls twice on a matrix whose small side the dense path can take."""
+    side = min(matrix.shape)
+    v0 = rng.uniform(-1.0, 1.0, size=side)
+    failure: ArpackError | None = None
+    for ncv in (None, min(side - 1, max(4 * k + 1, 40))):
+        try:
+            _, values, vt = svds(matrix, k=k, v0=v0, ncv=ncv)
+        except ArpackError as error:
+            failure = error
+            continue
+        return values, vt.T
+    if side > DENSE_FALLBACK_SIDE:
+        raise KernelError(
+            f"SVD: expected ARPACK to find {k} singular vectors, but it stalled on this "
+            f"matrix ({failure}); try another n_factors or random_state"
+        )
+    return None
+
+
+def _gram_singular_vectors(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """All singular values and right singular vectors (columns), unordered, from the
+    dense Gram matrix of the smaller side."""
+    if matrix.shape[0] <= matrix.shape[1]:
+        eig, u = np.linalg.eigh((matrix @ matrix.T).toarray())
+        values = np.sqrt(np.clip(eig, 0.0, None))
+        return values, (matrix.T @ u) / np.where(values > 0, values, 1.0)
+    eig, vectors = np.linalg.eigh((matrix.T @ matrix).toarray())
+    return np.sqrt(np.clip(eig, 0.0, None)), vectors
