@@ -21,6 +21,8 @@ from recommender_systems import Epoch, evaluate, load_movielens_100k, split_rati
 from recommender_systems.neural import MultVAE, TwoTowerCF
 
 SEED = 20260527
+#: The results file (under benchmarks/results/).
+RESULT = "neural_defaults.md"
 
 ORIGINAL_TWO_TOWER = {"learning_rate": 0.01, "regularization": 0.0, "item_bias": False}
 #: Liang et al.'s KL cap (their architecture and dropout are the defaults).
@@ -73,7 +75,7 @@ CANDIDATES: dict[str, tuple[type[TwoTowerCF] | type[MultVAE], list[dict[str, Any
 def _rows_of_others(only: str) -> list[str]:
     """The table rows of the models other than ``only`` in the current results
     file, so that ``--only`` re-measures one model and keeps the others' rows."""
-    path = RESULTS / "neural_defaults.md"
+    path = RESULTS / RESULT
     if not path.exists():
         return []
     rows = path.read_text(encoding="utf-8").splitlines()
@@ -125,7 +127,7 @@ def main() -> None:
         "Command: `python -m benchmarks.neural_defaults`",
         "",
     ]
-    write_result("neural_defaults.md", "\n".join(lines))
+    write_result(RESULT, "\n".join(lines))
 
 
 if __name__ == "__main__":

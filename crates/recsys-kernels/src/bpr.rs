@@ -555,8 +555,9 @@ impl Plan<'_> {
             if step + RING < end {
                 pairs[step % RING] = self.fetch_pair(shard, step + RING);
             }
-            if self.prefetch && step + AHEAD < end && pairs[(step + AHEAD) % RING] != HOLE {
-                self.prefetch_rows(pairs[(step + AHEAD) % RING], store);
+            let ahead = pairs[(step + AHEAD) % RING];
+            if self.prefetch && step + AHEAD < end && ahead != HOLE {
+                self.prefetch_rows(ahead, store);
             }
             if pair == HOLE {
                 continue;

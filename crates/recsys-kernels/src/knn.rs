@@ -282,8 +282,9 @@ impl RowJob<'_> {
             let u = u as usize;
             let cols = self.b.row_indices(u);
             let vals = self.b.row_data(u).unwrap_or(&[]);
-            // The scatter is the kernel's hot loop: its index checks are hoisted
-            // out of it (`span` is one more than the largest column of `b`).
+            // The scatter is the kernel's hot loop: it indexes without per-entry
+            // checks, which cannot fail (`span` is one more than the largest
+            // column of `b`).
             debug_assert!(cols.iter().all(|&j| (j as usize) < n_cols));
             if dense {
                 for (&j, &v) in cols.iter().zip(vals) {
