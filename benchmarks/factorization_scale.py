@@ -292,8 +292,8 @@ def report(
         "",
         machine_summary(("recommender-systems", "numpy", "scipy", "implicit")),
         "",
-        "The machine may have been shared with other jobs during this run (see the "
-        "commit): ratios are more reliable than absolute times.",
+        "Absolute times depend on what else the machine runs: ratios are more "
+        "reliable than absolute times.",
         "",
         f"Command: `python -m benchmarks.factorization_scale --users {args.users} --items "
         f"{args.items} --interactions {args.interactions} --repeats {args.repeats}`",

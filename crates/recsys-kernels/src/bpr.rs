@@ -25,16 +25,18 @@
 //! ```
 //!
 //! With one thread the steps run in order, so a seed gives bit-identical results.
-//! With `t` threads (but no more than one per `MIN_PAIRS_PER_SHARD` pairs: on less
+//! With `t` threads (but no more than one per `MIN_PAIRS_PER_THREAD` pairs: on less
 //! work, threads would mostly contend for item rows and a single ordered pass is
-//! faster), the pairs are cut into `t` shards of whole users (contiguous
-//! CSR rows, about `nnz / t` pairs each), each visited in its own shuffled order,
-//! all at once (Hogwild, Niu et al. 2011): a shard owns its users' factors, and
-//! item factors (each item's bias packed into its row for the epoch) are shared
-//! without locks through relaxed 64-bit atomic loads and stores, so a concurrent
-//! update of an item may be lost or mixed, but no access is a data race.
+//! faster), the pairs are cut into `SHARDS_PER_THREAD * t` shards of whole users
+//! (contiguous CSR rows, about the same number of pairs each), each visited in its
+//! own shuffled order by whichever thread is free, all at once (Hogwild, Niu et
+//! al. 2011): a shard owns its users' factors, and item factors (each item's bias
+//! packed into its row for the epoch, rows on whole cache lines) are shared without
+//! locks through relaxed atomic loads and stores (16-byte aligned vector moves with
+//! AVX2, which the CPU makers guarantee atomic; 64-bit atomics otherwise), so a
+//! concurrent update of an item may be lost or mixed, but no access is a data race.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use rayon::prelude::*;
 
@@ -65,7 +67,11 @@ const NEGATIVE_STREAM: u64 = 8;
 /// Fewest pairs worth a thread of their own: below, threads mostly wait for each
 /// other's item rows (measured: 100k pairs run no faster on 2 threads than on 1,
 /// 300k run 1.3 times faster).
-const MIN_PAIRS_PER_SHARD: usize = 100_000;
+const MIN_PAIRS_PER_THREAD: usize = 100_000;
+/// Shards per thread: the threads take shards as they finish the previous one, so
+/// a thread slowed down (by its users' rows, or by the machine) does not hold the
+/// others back at the end of the epoch.
+const SHARDS_PER_THREAD: usize = 4;
 /// Shard `t` of several permutes its pairs with streams from `SHARD_STREAM + t`.
 const SHARD_STREAM: u64 = 1 << 20;
 
@@ -115,7 +121,7 @@ pub fn bpr_epoch(
 ) -> KernelResult<BprEpoch> {
     let tuning = Tuning {
         isa: Isa::detect(),
-        min_pairs_per_shard: MIN_PAIRS_PER_SHARD,
+        min_pairs_per_thread: MIN_PAIRS_PER_THREAD,
     };
     epoch_with(positives, model, params, n_threads, tuning)
 }
@@ -124,7 +130,7 @@ pub fn bpr_epoch(
 #[derive(Debug, Clone, Copy)]
 struct Tuning {
     isa: Isa,
-    min_pairs_per_shard: usize,
+    min_pairs_per_thread: usize,
 }
 
 fn epoch_with(
@@ -142,11 +148,11 @@ fn epoch_with(
     }
     let user_of = user_of_pairs(positives)?;
     let plan = Plan::new(positives, &user_of, &model, n_items, params, tuning);
-    let shards = pool::effective_threads(n_threads).min(nnz / tuning.min_pairs_per_shard.max(1));
-    let bounds = shard_users(positives, shards);
-    if bounds.len() == 2 {
+    let threads = pool::effective_threads(n_threads).min(nnz / tuning.min_pairs_per_thread.max(1));
+    if threads <= 1 {
         return Ok(plan.run_ordered(model, params.seed));
     }
+    let bounds = shard_users(positives, threads * SHARDS_PER_THREAD);
     plan.run_hogwild(model, &bounds, params.seed, n_threads)
 }
 
@@ -287,10 +293,12 @@ impl<'a> Plan<'a> {
             let store = Hogwild {
                 users: mine,
                 first_user: w[0],
-                items: &shared.rows,
+                items: shared.rows(),
                 width: shared.width,
                 with_bias: shared.with_bias,
-                scratch: vec![0.0; 2 * shared.width],
+                // A line of padding on each side: the shards' scratch rows are
+                // allocated one after another, and every step writes them.
+                scratch: vec![0.0; LINE_FLOATS + 2 * shared.width + LINE_FLOATS],
                 k,
             };
             jobs.push((shard, store));
@@ -299,13 +307,22 @@ impl<'a> Plan<'a> {
     }
 }
 
+/// Floats in a cache line (64 bytes). Two threads writing different floats of one
+/// line still pass the line back and forth between their cores at every write
+/// (false sharing): measured, that made an epoch on 2 threads slower than on 1.
+const LINE_FLOATS: usize = 16;
+
 /// Item rows shared by the Hogwild shards. Each row carries its bias in one more
 /// column (a separate bias array would put every hot item's bias in a handful of
 /// cache lines that all threads keep writing), and rows are shared as pairs of
-/// floats in 64-bit atomics: half the atomic operations of one float each.
+/// floats in 64-bit atomics: half the atomic operations of one float each. Rows
+/// start on cache lines and fill whole lines, so threads updating different items
+/// never write the same line.
 struct SharedItems {
-    rows: Vec<AtomicU64>,
-    /// Floats per row: the factors, the bias if any, padding to an even count.
+    /// `start` words of padding (to the first line boundary), then the rows.
+    words: Vec<AtomicU64>,
+    start: usize,
+    /// Floats per row: the factors, the bias if any, padding to whole lines.
     width: usize,
     with_bias: bool,
     k: usize,
@@ -313,34 +330,45 @@ struct SharedItems {
 
 impl SharedItems {
     fn pack(item_factors: &[f32], item_bias: Option<&[f32]>, k: usize) -> KernelResult<Self> {
-        let width = (k + usize::from(item_bias.is_some())).next_multiple_of(2);
+        let width = (k + usize::from(item_bias.is_some())).next_multiple_of(LINE_FLOATS);
         let n_items = item_factors.len() / k;
         let mut row = vec![0.0_f32; width];
-        let mut rows = memory::with_capacity("item_factors", n_items * width / 2)?;
+        let line_words = LINE_FLOATS / 2;
+        let mut words: Vec<AtomicU64> =
+            memory::with_capacity("item_factors", n_items * width / 2 + line_words)?;
+        // The allocation does not move while it fills (its capacity is reserved).
+        let start = (words.as_ptr() as usize).wrapping_neg() % (LINE_FLOATS * 4) / 8;
+        words.extend((0..start).map(|_| AtomicU64::new(0)));
         for (item, factors) in item_factors.chunks_exact(k).enumerate() {
             row[..k].copy_from_slice(factors);
             if let Some(bias) = item_bias {
                 row[k] = bias[item];
             }
-            rows.extend(
+            words.extend(
                 row.chunks_exact(2)
                     .map(|p| AtomicU64::new(join(p[0], p[1]))),
             );
         }
         Ok(Self {
-            rows,
+            words,
+            start,
             width,
             with_bias: item_bias.is_some(),
             k,
         })
     }
 
+    /// The rows, `width / 2` words each.
+    fn rows(&self) -> &[AtomicU64] {
+        &self.words[self.start..]
+    }
+
     /// Writes the shared rows back into the caller's arrays.
     fn unpack(&self, item_factors: &mut [f32], mut item_bias: Option<&mut [f32]>) {
         let k = self.k;
         let mut row = vec![0.0_f32; self.width];
-        for (item, shared) in self.rows.chunks_exact(self.width / 2).enumerate() {
-            load(shared, &mut row);
+        for (item, shared) in self.rows().chunks_exact(self.width / 2).enumerate() {
+            Portable::load_shared(shared, &mut row);
             item_factors[item * k..(item + 1) * k].copy_from_slice(&row[..k]);
             if let Some(bias) = item_bias.as_deref_mut() {
                 bias[item] = row[k];
@@ -489,15 +517,35 @@ impl Shard {
         self.len.div_ceil(BLOCK) * BLOCK
     }
 
-    /// The CSR position visited at `step`, or `HOLE`.
+    /// The CSR position visited at `step`, or `HOLE`. `cursor` remembers the last
+    /// block, so that a pass in step order applies the permutation once per block.
     #[inline(always)]
-    fn pair_at(&self, step: usize) -> usize {
-        let block = self.blocks.apply((step / BLOCK) as u64) as usize;
-        let offset = block * BLOCK + step % BLOCK;
+    fn pair_at(&self, step: usize, cursor: &mut Cursor) -> usize {
+        let block = step / BLOCK;
+        if block != cursor.block {
+            cursor.block = block;
+            cursor.start = self.blocks.apply(block as u64) as usize * BLOCK;
+        }
+        let offset = cursor.start + step % BLOCK;
         if offset < self.len {
             self.first_pair + offset
         } else {
             HOLE
+        }
+    }
+}
+
+/// The block of the last step [`Shard::pair_at`] placed, and where it starts.
+struct Cursor {
+    block: usize,
+    start: usize,
+}
+
+impl Cursor {
+    fn new() -> Self {
+        Self {
+            block: usize::MAX,
+            start: 0,
         }
     }
 }
@@ -536,7 +584,9 @@ impl Plan<'_> {
 
     #[inline(always)]
     fn run_with<S: Simd, R: RowStore>(&self, shard: &Shard, store: &mut R) -> BprEpoch {
-        let mut diff = vec![0.0_f32; self.k];
+        // Padded by a line on each side: other threads' allocations may sit next to it.
+        let mut padded = vec![0.0_f32; LINE_FLOATS + self.k + LINE_FLOATS];
+        let diff = &mut padded[LINE_FLOATS..LINE_FLOATS + self.k];
         let (learning_rate, decay) = (self.learning_rate, self.decay);
         let mut loss = LossSum::default();
         let (mut updates, mut skipped) = (0, 0);
@@ -547,13 +597,14 @@ impl Plan<'_> {
         // would otherwise dominate on large data.
         let end = shard.steps();
         let mut pairs = [0_usize; RING];
+        let mut cursor = Cursor::new();
         for step in 0..end.min(RING) {
-            pairs[step % RING] = self.fetch_pair(shard, step);
+            pairs[step % RING] = self.fetch_pair(shard, step, &mut cursor);
         }
         for step in 0..end {
             let pair = pairs[step % RING];
             if step + RING < end {
-                pairs[step % RING] = self.fetch_pair(shard, step + RING);
+                pairs[step % RING] = self.fetch_pair(shard, step + RING, &mut cursor);
             }
             let ahead = pairs[(step + AHEAD) % RING];
             if self.prefetch && step + AHEAD < end && ahead != HOLE {
@@ -571,17 +622,17 @@ impl Plan<'_> {
             let pos = self.csr.indices()[pair] as usize;
             let value = rng::draw(self.negative_key, pair as u64);
             let neg = negative_item(value, seen, self.n_items, self.interpolate_above) as usize;
-            let (x, ex) = store.update(user, pos, neg, |rows| {
+            let (x, ex) = store.update::<S, _>(user, pos, neg, |rows| {
                 for ((d, &a), &b) in diff.iter_mut().zip(rows.pos.iter()).zip(rows.neg.iter()) {
                     *d = a - b;
                 }
-                let x = S::dot(rows.user, &diff) + (*rows.bias_pos - *rows.bias_neg);
+                let x = S::dot(rows.user, diff) + (*rows.bias_pos - *rows.bias_neg);
                 let ex = x.exp();
                 let step = learning_rate / (1.0 + ex);
                 // Items first: they need the user's factors from before the step.
                 S::scale_add(rows.pos, decay, rows.user, step);
                 S::scale_add(rows.neg, decay, rows.user, -step);
-                S::scale_add(rows.user, decay, &diff, step);
+                S::scale_add(rows.user, decay, diff, step);
                 *rows.bias_pos = decay * *rows.bias_pos + step;
                 *rows.bias_neg = decay * *rows.bias_neg - step;
                 (x, ex)
@@ -646,8 +697,8 @@ const RESCALE_BY: f64 = 7.458_340_731_200_207e-155; // 2^-512, exact
 impl Plan<'_> {
     /// The pair visited at `step` (or `HOLE`), with its CSR entries requested from memory.
     #[inline(always)]
-    fn fetch_pair(&self, shard: &Shard, step: usize) -> usize {
-        let pair = shard.pair_at(step);
+    fn fetch_pair(&self, shard: &Shard, step: usize, cursor: &mut Cursor) -> usize {
+        let pair = shard.pair_at(step, cursor);
         if self.prefetch && pair != HOLE {
             simd::prefetch(&self.user_of[pair..=pair]);
             simd::prefetch(&self.csr.indices()[pair..=pair]);
@@ -687,7 +738,7 @@ trait RowStore {
     fn prefetch_user(&self, row: usize);
     fn prefetch_item(&self, row: usize);
     /// Runs `step` on the rows of `user` and of items `pos != neg`.
-    fn update<T>(
+    fn update<S: Simd, T>(
         &mut self,
         user: usize,
         pos: usize,
@@ -725,7 +776,7 @@ impl RowStore for Exclusive<'_> {
         simd::prefetch(&self.items[row * self.k..(row + 1) * self.k]);
     }
     #[inline(always)]
-    fn update<T>(
+    fn update<S: Simd, T>(
         &mut self,
         user: usize,
         pos: usize,
@@ -771,22 +822,6 @@ fn join(a: f32, b: f32) -> u64 {
     u64::from(a.to_bits()) | (u64::from(b.to_bits()) << 32)
 }
 
-#[inline(always)]
-fn load(src: &[AtomicU64], out: &mut [f32]) {
-    for (pair, word) in out.chunks_exact_mut(2).zip(src) {
-        let bits = word.load(Ordering::Relaxed);
-        pair[0] = f32::from_bits(bits as u32);
-        pair[1] = f32::from_bits((bits >> 32) as u32);
-    }
-}
-
-#[inline(always)]
-fn store(dst: &[AtomicU64], values: &[f32]) {
-    for (word, pair) in dst.iter().zip(values.chunks_exact(2)) {
-        word.store(join(pair[0], pair[1]), Ordering::Relaxed);
-    }
-}
-
 impl RowStore for Hogwild<'_> {
     #[inline(always)]
     fn prefetch_user(&self, row: usize) {
@@ -799,7 +834,7 @@ impl RowStore for Hogwild<'_> {
         simd::prefetch(&self.items[row * half..(row + 1) * half]);
     }
     #[inline(always)]
-    fn update<T>(
+    fn update<S: Simd, T>(
         &mut self,
         user: usize,
         pos: usize,
@@ -809,9 +844,10 @@ impl RowStore for Hogwild<'_> {
         let (k, width, half) = (self.k, self.width, self.width / 2);
         let pos_row = &self.items[pos * half..(pos + 1) * half];
         let neg_row = &self.items[neg * half..(neg + 1) * half];
-        let (pos_buf, neg_buf) = self.scratch.split_at_mut(width);
-        load(pos_row, pos_buf);
-        load(neg_row, neg_buf);
+        let rows = &mut self.scratch[LINE_FLOATS..LINE_FLOATS + 2 * width];
+        let (pos_buf, neg_buf) = rows.split_at_mut(width);
+        S::load_shared(pos_row, pos_buf);
+        S::load_shared(neg_row, neg_buf);
         let (pos_factors, pos_rest) = pos_buf.split_at_mut(k);
         let (neg_factors, neg_rest) = neg_buf.split_at_mut(k);
         let (mut no_pos, mut no_neg) = (0.0, 0.0);
@@ -828,8 +864,8 @@ impl RowStore for Hogwild<'_> {
             bias_pos,
             bias_neg,
         });
-        store(pos_row, pos_buf);
-        store(neg_row, neg_buf);
+        S::store_shared(pos_row, pos_buf);
+        S::store_shared(neg_row, neg_buf);
         out
     }
 }
@@ -910,7 +946,7 @@ mod tests {
             };
             let tuning = Tuning {
                 isa: Isa::detect(),
-                min_pairs_per_shard: 1, // exercise Hogwild even on small problems
+                min_pairs_per_thread: 1, // exercise Hogwild even on small problems
             };
             let out = epoch_with(&csr, model, params, threads, tuning).unwrap();
             assert_eq!(out.updates + out.skipped, p.indices.len() as u64);
@@ -974,10 +1010,41 @@ mod tests {
     }
 
     #[test]
+    fn shared_item_rows_fill_whole_cache_lines_and_unpack_to_the_input() {
+        for (k, bias) in [
+            (1, true),
+            (15, true),
+            (16, false),
+            (16, true),
+            (64, true),
+            (33, false),
+        ] {
+            let n_items = 5;
+            let factors: Vec<f32> = (0..n_items * k).map(|i| i as f32 * 0.5 - 3.0).collect();
+            let biases: Vec<f32> = (0..n_items).map(|i| i as f32 + 0.25).collect();
+            let shared = SharedItems::pack(&factors, bias.then_some(&biases[..]), k).unwrap();
+            assert_eq!(shared.width % LINE_FLOATS, 0);
+            assert!(shared.width >= k + usize::from(bias));
+            assert_eq!(shared.rows().as_ptr() as usize % (LINE_FLOATS * 4), 0);
+            assert_eq!(shared.rows().len(), n_items * shared.width / 2);
+            let mut back = vec![0.0_f32; n_items * k];
+            let mut back_bias = vec![0.0_f32; n_items];
+            shared.unpack(&mut back, bias.then_some(&mut back_bias[..]));
+            assert_eq!(back, factors);
+            if bias {
+                assert_eq!(back_bias, biases);
+            }
+        }
+    }
+
+    #[test]
     fn blocks_visit_every_pair_once_in_runs_of_consecutive_pairs() {
         for len in [0_usize, 1, 7, 8, 9, 63, 64, 65, 1000] {
             let shard = Shard::new(100, len, 7);
-            let steps: Vec<usize> = (0..shard.steps()).map(|step| shard.pair_at(step)).collect();
+            let mut cursor = Cursor::new();
+            let steps: Vec<usize> = (0..shard.steps())
+                .map(|step| shard.pair_at(step, &mut cursor))
+                .collect();
             for block in steps.chunks(BLOCK) {
                 let run: Vec<usize> = block.iter().copied().filter(|&p| p != HOLE).collect();
                 assert!(
@@ -991,7 +1058,10 @@ mod tests {
         }
         // The blocks themselves are shuffled.
         let shard = Shard::new(0, 800, 3);
-        let firsts: Vec<usize> = (0..100).map(|b| shard.pair_at(b * BLOCK)).collect();
+        let mut cursor = Cursor::new();
+        let firsts: Vec<usize> = (0..100)
+            .map(|b| shard.pair_at(b * BLOCK, &mut cursor))
+            .collect();
         assert!(firsts.windows(2).any(|w| w[1] < w[0]), "{firsts:?}");
     }
 
@@ -1028,7 +1098,7 @@ mod tests {
                     };
                     let tuning = Tuning {
                         isa,
-                        min_pairs_per_shard: 1,
+                        min_pairs_per_thread: 1,
                     };
                     loss = epoch_with(&csr, model, params, 1, tuning).unwrap().loss;
                 }
