@@ -107,6 +107,20 @@ def test_a_hybrid_is_kept_only_when_it_clearly_beats_the_best_model(
     assert auto.report_["chosen"].startswith("hybrid") is hybrid_kept
 
 
+def test_the_hybrid_search_tries_rank_and_score_fusion(tastes: pd.DataFrame) -> None:
+    auto = AutoRecommender(
+        portfolio=["item-knn", "ease"], hybrid=True, n_trials=2, random_state=0
+    ).fit(tastes)
+    tried = [t for t in auto.report_["trials"] if t["family"] == "hybrid"]
+    fusions = [str(t["params"]) for t in tried]
+    assert len(tried) == 15  # 5 weightings x (2 rank constants + score fusion)
+    assert sum("'scores'" in f for f in fusions) == 5
+    assert sum("'rank'" in f for f in fusions) == 10
+    if isinstance(auto.model_, HybridRecommender):
+        best = max(tried, key=lambda t: t["score"])
+        assert auto.model_.get_params()["fusion"] in str(best["params"])
+
+
 def test_too_little_data_to_validate_falls_back_to_defaults() -> None:
     one = pd.DataFrame({"user_id": [1], "item_id": [2]})
     auto = AutoRecommender().fit(one)

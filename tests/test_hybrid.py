@@ -1,4 +1,4 @@
-"""HybridRecommender (weighted reciprocal-rank fusion) and the HybridBook pipeline."""
+"""HybridRecommender (weighted rank or score fusion) and the HybridBook pipeline."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from recommender_systems import (
     EASE,
@@ -22,6 +23,7 @@ from recommender_systems import (
     RP3beta,
     UserKNN,
     generate_interactions,
+    load,
     text_features,
 )
 from recommender_systems.books import hybrid_book_from_goodbooks
@@ -58,6 +60,48 @@ def test_scores_are_weighted_reciprocal_ranks(data: Interactions) -> None:
     assert hybrid.recommend(user, n=3) == best_first[:3]
     # Items outside every member's pool are never recommended.
     assert len(hybrid.recommend(user, n=1000)) == len(fused)
+
+
+def standardised(scores: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """A row of scores standardised over its candidates (non-finite: the lowest)."""
+    usable = candidates & np.isfinite(scores)
+    mean, spread = scores[usable].mean(), scores[usable].std()
+    z = (np.where(usable, scores, 0.0) - mean) / (spread if spread > 0 else 1.0)
+    return np.where(usable, z, z[usable].min())
+
+
+def test_score_fusion_sums_standardised_scores(data: Interactions, tmp_path: Path) -> None:
+    members: list[Recommender] = [ItemKNN(n_neighbors=20), EASE(regularization=10.0)]
+    hybrid = HybridRecommender(members, [0.7, 0.3], fusion="scores").fit(data)
+    users = np.arange(5)
+    got = hybrid._score_block(users)
+    seen = data.matrix[users].toarray() > 0
+    blocks = [m._score_block(users).astype(np.float64) for m in hybrid.recommenders_]
+    for row in range(users.size):
+        want = 0.7 * standardised(blocks[0][row], ~seen[row]) + 0.3 * standardised(
+            blocks[1][row], ~seen[row]
+        )
+        np.testing.assert_allclose(got[row][~seen[row]], want[~seen[row]], rtol=1e-5, atol=1e-5)
+        assert np.all(got[row][seen[row]] == -np.inf)
+    user = data.user_ids.ids[2].item()
+    best = np.argsort(-got[2], kind="stable")[:5]
+    assert hybrid.recommend(user, n=5) == data.item_ids.ids[best].tolist()
+    # Saved and loaded, it fuses the same way.
+    loaded = load(hybrid.save(tmp_path / "h.recsys"))
+    assert loaded.get_params()["fusion"] == "scores"
+    assert loaded.recommend(user, n=5) == hybrid.recommend(user, n=5)
+
+
+def test_score_fusion_ranks_a_members_unscorable_items_last_for_it() -> None:
+    scores = np.array([[1.0, -np.inf, 3.0, np.nan, 5.0]])
+    hybrid = HybridRecommender([ItemKNN()], fusion="scores")
+    hybrid.weights_ = np.array([1.0])
+    exclude = sp.csr_matrix(np.array([[0, 0, 0, 0, 1]]))
+    fused = hybrid._fuse([scores], exclude)
+    # Over the candidates 1 and 3 (finite, not excluded): z = -1 and +1.
+    np.testing.assert_allclose(fused[0, [0, 2]], [-1.0, 1.0])
+    np.testing.assert_allclose(fused[0, [1, 3]], [-1.0, -1.0])
+    assert fused[0, 4] == -np.inf
 
 
 def test_fit_trains_copies_and_leaves_the_members_untouched(data: Interactions) -> None:
@@ -119,6 +163,7 @@ def test_default_construction_works(data: Interactions) -> None:
         ({"weights": "11"}, "weights: expected a list of numbers"),
         ({"rank_constant": -1}, "rank_constant: expected a finite number >= 0"),
         ({"pool": 0}, "pool: expected an integer >= 1, received 0"),
+        ({"fusion": "mean"}, "fusion: expected one of"),
     ],
 )
 def test_bad_hyperparameters(params: dict[str, object], message: str, data: Interactions) -> None:

@@ -100,7 +100,10 @@ class AutoRecommender(Recommender):
             accepts="None or a non-empty list of registered algorithm names",
             doc="the families tried (default: ease, item-knn, rp3beta, als)",
         ),
-        hybrid=Bool(default=True, doc="also try a rank-fusion hybrid of the two best families"),
+        hybrid=Bool(
+            default=True,
+            doc="also try a hybrid of the two best families (rank or score fusion)",
+        ),
         validation_size=Float(
             default=0.2,
             low=0.0,
@@ -195,9 +198,7 @@ class AutoRecommender(Recommender):
             found = _search.hybrid_of(members, split, report, progress)
             if found is not None and _search.clearly_beats(found[1], ranked[0].score or 0.0):
                 params, score = found
-                chosen = HybridRecommender(
-                    members, weights=params["weights"], rank_constant=params["rank_constant"]
-                )
+                chosen = HybridRecommender(members, **params)
                 _search._configure(chosen, seed, int(self.n_threads))
                 label = f"hybrid of {ranked[0].family} and {ranked[1].family} ({_params(params)})"
                 reason = (

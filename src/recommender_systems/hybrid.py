@@ -1,10 +1,16 @@
-"""Hybrids: weighted reciprocal-rank fusion of any recommenders.
+"""Hybrids: weighted fusion of any recommenders, by rank or by standardised score.
 
-Each member ranks the candidates; an item in a member's top ``pool`` at rank
-``r`` (1-based) gains ``weight / (rank_constant + r)``; items outside every pool
-are not recommended. Ranks rather than raw scores are fused, so members whose
-scores live on different scales (cosine similarities, regression weights,
-counts) combine without tuning. A hybrid is itself a recommender, so hybrids nest.
+With ``fusion="rank"`` (the default), each member ranks the candidates; an item
+in a member's top ``pool`` at rank ``r`` (1-based) gains ``weight /
+(rank_constant + r)``; items outside every pool are not recommended. Ranks rather
+than raw scores are fused, so members whose scores live on different scales
+(cosine similarities, regression weights, counts) combine without tuning.
+
+With ``fusion="scores"``, each member's scores are standardised per user over the
+user's candidate items (mean 0, standard deviation 1) and summed with the
+weights: how far ahead a member puts an item counts, not only its place
+(``create("auto")`` tries both fusions for its two best families). A hybrid is
+itself a recommender, so hybrids nest.
 
 Example:
     >>> import pandas as pd
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -28,7 +34,15 @@ from recommender_systems._validation import check_non_negative_float
 from recommender_systems.base import Recommender
 from recommender_systems.content import ContentBased
 from recommender_systems.errors import ParameterError
-from recommender_systems.hyperparameters import Custom, Float, Int, Range, Threads, declare
+from recommender_systems.hyperparameters import (
+    Choice,
+    Custom,
+    Float,
+    Int,
+    Range,
+    Threads,
+    declare,
+)
 from recommender_systems.interactions import Interactions
 from recommender_systems.kernels import topk
 from recommender_systems.neighborhood import ItemKNN, RP3beta
@@ -60,15 +74,18 @@ def _check_weights(value: Any, name: str) -> Any:
     return value
 
 
-@register("hybrid", family="hybrid", summary="Weighted reciprocal-rank fusion of recommenders")
+@register("hybrid", family="hybrid", summary="Weighted rank or score fusion of recommenders")
 class HybridRecommender(Recommender):
-    """Fuses the rankings of several recommenders (see the module docs).
+    """Fuses the rankings (or standardised scores) of several recommenders (see
+    the module docs).
 
     ``recommenders`` are the members (unfitted; ``fit`` trains copies of them;
     default ``[ItemKNN(), RP3beta()]``), with one non-negative weight each
-    (default: equal). ``rank_constant`` is ``c`` in ``weight / (c + rank)``: larger
-    values flatten the advantage of the very top ranks (60 is the usual RRF
-    constant); ``pool`` is how many of each member's best items take part.
+    (default: equal). ``fusion`` is ``"rank"`` (reciprocal-rank fusion) or
+    ``"scores"`` (per-user standardised scores, weighted). For rank fusion,
+    ``rank_constant`` is ``c`` in ``weight / (c + rank)``: larger values flatten the
+    advantage of the very top ranks (60 is the usual RRF constant), and ``pool`` is
+    how many of each member's best items take part.
 
     Candidates are drawn from the items the user has not seen, so
     ``exclude_seen=False`` does not bring seen items back. Fold-in and
@@ -96,6 +113,11 @@ class HybridRecommender(Recommender):
         ),
         pool=Int(default=100, low=1, doc="how many of each member's best items take part"),
         n_threads=Threads(doc="threads for the members' top-k selection (0: all cores)"),
+        fusion=Choice(
+            default="rank",
+            options=("rank", "scores"),
+            doc="fuse the members' ranks (reciprocal rank) or their per-user standardised scores",
+        ),
     )
     renamed_state: ClassVar[Mapping[str, str]] = {"models_": "recommenders_"}
     state = declare_state(
@@ -111,12 +133,14 @@ class HybridRecommender(Recommender):
         rank_constant: float = 60,
         pool: int = 100,
         n_threads: int = 0,
+        fusion: Literal["rank", "scores"] = "rank",
     ) -> None:
         self.recommenders = recommenders
         self.weights = weights
         self.rank_constant = rank_constant
         self.pool = pool
         self.n_threads = n_threads
+        self.fusion = fusion
 
     recommenders_: list[Recommender]
     weights_: np.ndarray
@@ -173,6 +197,36 @@ class HybridRecommender(Recommender):
         return self._fuse(blocks, itself)
 
     def _fuse(self, blocks: list[np.ndarray], exclude: sp.csr_matrix) -> np.ndarray:
+        """The members' score blocks fused as ``fusion`` says; ``exclude`` (rows x
+        items) marks the items that are no candidates."""
+        if self.fusion == "scores":
+            return self._fuse_scores(blocks, exclude)
+        return self._fuse_ranks(blocks, exclude)
+
+    def _fuse_scores(self, blocks: list[np.ndarray], exclude: sp.csr_matrix) -> np.ndarray:
+        """Weighted sum of the members' scores standardised per row over the
+        candidates. A member's non-finite scores count as its lowest one in the row."""
+        n_rows, n_items = exclude.shape
+        excluded = exclude.toarray() != 0
+        fused = np.zeros((n_rows, n_items), dtype=np.float64)
+        for scores, weight in zip(blocks, self.weights_.tolist(), strict=True):
+            if weight == 0:
+                continue
+            values = np.asarray(scores, dtype=np.float64).reshape(n_rows, n_items)
+            usable = np.isfinite(values) & ~excluded
+            count = np.maximum(usable.sum(axis=1, keepdims=True), 1)
+            kept = np.where(usable, values, 0.0)
+            mean = kept.sum(axis=1, keepdims=True) / count
+            spread = np.sqrt(
+                (np.where(usable, values - mean, 0.0) ** 2).sum(axis=1, keepdims=True) / count
+            )
+            z = (kept - mean) / np.where(spread > 0, spread, 1.0)
+            lowest = np.where(usable, z, np.inf).min(axis=1, keepdims=True)
+            fused += weight * np.where(usable, z, np.where(np.isfinite(lowest), lowest, 0.0))
+        fused[excluded] = -np.inf
+        return fused.astype(np.float32)
+
+    def _fuse_ranks(self, blocks: list[np.ndarray], exclude: sp.csr_matrix) -> np.ndarray:
         """Weighted reciprocal-rank fusion of the members' score blocks."""
         n_rows, n_items = exclude.shape
         fused = np.zeros((n_rows, n_items), dtype=np.float32)
@@ -234,6 +288,7 @@ class HybridBook(HybridRecommender):
         self.rank_constant = rank_constant
         self.pool = pool
         self.n_threads = n_threads
+        self.fusion = "rank"  # the book pipeline always fuses ranks (not a setting)
 
     def _check_params(self) -> None:
         if self.knn_weight == 0 and self.content_weight == 0:

@@ -597,21 +597,27 @@ def tune(
 def hybrid_of(
     members: Sequence[Recommender], split: ValidationSplit, report: TuningReport, progress: bool
 ) -> tuple[dict[str, Any], float] | None:
-    """Tunes the weights and rank constant of a :class:`HybridRecommender` of
-    ``members`` (configured, unfitted): members are fitted once on the fit part,
-    every fusion is scored from them. Returns the best hybrid's parameters and score."""
+    """Tunes a :class:`HybridRecommender` of ``members`` (configured, unfitted):
+    rank fusion (weights and rank constant) and score fusion (weights). Members are
+    fitted once on the fit part, every fusion is scored from them. Returns the best
+    hybrid's parameters (keyword arguments of the hybrid besides its members) and
+    its score."""
     recorder = _Recorder(report, progress, None)
+    fusions: list[dict[str, Any]] = [
+        {"fusion": "rank", "rank_constant": constant} for constant in (10.0, 60.0)
+    ] + [{"fusion": "scores"}]
     try:
         hybrid = HybridRecommender(list(members)).fit(split.fit_part)
         best: tuple[dict[str, Any], float] | None = None
         for weight in (0.2, 0.35, 0.5, 0.65, 0.8):
-            for constant in (10.0, 60.0):
+            weights = [weight, round(1.0 - weight, 4)]
+            for fusion in fusions:
+                params = {"weights": weights, **fusion}
                 view = hybrid.clone()
                 vars(view).update(vars(hybrid))
-                view.set_params(weights=[weight, round(1.0 - weight, 4)], rank_constant=constant)
-                view.weights_ = np.asarray([weight, round(1.0 - weight, 4)])
+                view.set_params(**params)
+                view.weights_ = np.asarray(weights)
                 score = split.score(view)
-                params = {"weights": [weight, round(1.0 - weight, 4)], "rank_constant": constant}
                 recorder.add("hybrid", params, score)
                 if best is None or score > best[1]:
                     best = (params, score)
