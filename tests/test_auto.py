@@ -14,6 +14,7 @@ import pytest
 from recommender_systems import (
     AutoRecommender,
     HybridRecommender,
+    Interactions,
     ItemKNN,
     MostPopular,
     ParameterError,
@@ -24,6 +25,7 @@ from recommender_systems import (
     split_ratings,
 )
 from recommender_systems.cli import main
+from recommender_systems.validation import validation_split
 
 pytest.importorskip("optuna")
 
@@ -87,24 +89,77 @@ def test_the_default_portfolio_with_a_hybrid_serves_saves_and_loads(
     assert read_info(path).algorithm == "auto"
 
 
-@pytest.mark.parametrize(("gain", "hybrid_kept"), [(0.005, False), (0.05, True)])
-def test_a_hybrid_is_kept_only_when_it_clearly_beats_the_best_model(
-    tastes: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, gain: float, hybrid_kept: bool
+@pytest.mark.parametrize(
+    ("gain", "budget", "confirmed", "hybrid_kept"),
+    [
+        # Time to confirm: the second split decides, whatever the first gain.
+        (0.005, 60.0, True, True),
+        (0.05, 60.0, False, False),
+        # No time left to confirm: only a gain over 1% (the noise of one split) counts.
+        (0.005, 1e-6, True, False),
+        (0.05, 1e-6, False, True),
+        # Not better on the first split: no hybrid, nothing to confirm.
+        (-0.01, 60.0, True, False),
+    ],
+)
+def test_a_hybrid_is_kept_only_when_it_beats_the_best_model_again_on_a_second_split(
+    tastes: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    gain: float,
+    budget: float,
+    confirmed: bool,
+    hybrid_kept: bool,
 ) -> None:
-    # The hybrid's validation score is set relative to the best single family's:
-    # a gain within the noise of one split (under 1%) keeps the single model.
+    # The hybrid's validation score is set relative to the best single family's,
+    # and the second split's verdict is stubbed.
     from recommender_systems.tune import _search
+
+    confirmations: list[int] = []
+    search_families = _search.search_families
 
     def hybrid_of(members, split, report, progress):  # type: ignore[no-untyped-def]
         best = split.score(members[0].clone().fit(split.fit_part))
         return {"weights": [0.5, 0.5], "rank_constant": 60.0}, best * (1.0 + gain)
 
+    def confirm(models, data, test_size, seed):  # type: ignore[no-untyped-def]
+        assert [type(m).__name__ for m in models][1] == "HybridRecommender"
+        assert seed == 0 and test_size == 0.2
+        confirmations.append(len(models))
+        return [0.3, 0.31] if confirmed else [0.31, 0.3]
+
+    def searched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        # The search itself does not depend on the budget under test.
+        return search_families(*args, **{**kwargs, "budget": 60.0})
+
     monkeypatch.setattr(_search, "hybrid_of", hybrid_of)
+    monkeypatch.setattr(_search, "confirm", confirm)
+    monkeypatch.setattr(_search, "search_families", searched)
     auto = AutoRecommender(
-        portfolio=["most-popular", "item-knn"], hybrid=True, n_trials=2, random_state=0
+        portfolio=["most-popular", "item-knn"],
+        hybrid=True,
+        n_trials=2,
+        budget=budget,
+        random_state=0,
     ).fit(tastes)
     assert isinstance(auto.model_, HybridRecommender) is hybrid_kept
     assert auto.report_["chosen"].startswith("hybrid") is hybrid_kept
+    assert bool(confirmations) is (budget > 1 and gain > 0)
+    if hybrid_kept:
+        assert ("second validation split" in auto.report_["reason"]) is (budget > 1)
+
+
+def test_confirm_scores_on_a_second_split(tastes: pd.DataFrame) -> None:
+    from recommender_systems.tune import _search
+
+    data = Interactions.from_frame(tastes)
+    scores = _search.confirm([MostPopular(), ItemKNN(n_neighbors=10)], data, 0.2, 0)
+    second = validation_split(data, test_size=0.2, random_state=1)
+    assert scores == [
+        second.score(MostPopular().fit(second.fit_part)),
+        second.score(ItemKNN(n_neighbors=10).fit(second.fit_part)),
+    ]
+    first = validation_split(data, test_size=0.2, random_state=0)
+    assert scores[0] != first.score(MostPopular().fit(first.fit_part))
 
 
 def test_the_hybrid_search_tries_rank_and_score_fusion(tastes: pd.DataFrame) -> None:

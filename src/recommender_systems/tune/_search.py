@@ -626,6 +626,16 @@ def hybrid_of(
         recorder.close()
 
 
+def confirm(
+    models: Sequence[Recommender], data: Interactions, test_size: float, seed: int
+) -> list[float]:
+    """Scores of ``models`` (configured, unfitted) on a second validation split of
+    ``data`` (seed ``seed + 1``), each fitted on its fit part: unlike the scores on
+    the split they were chosen on, these carry no selection bias."""
+    split = validation_split(data, test_size=test_size, random_state=seed + 1)
+    return [split.score(model.clone().fit(split.fit_part, progress=False)) for model in models]
+
+
 def configured(template: Recommender, params: Mapping[str, Any]) -> Recommender:
     """``template`` with ``params`` set (a fresh, unfitted copy)."""
     return template.clone().set_params(**params)
