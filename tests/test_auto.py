@@ -100,6 +100,9 @@ def test_the_default_portfolio_with_a_hybrid_serves_saves_and_loads(
         (0.05, 1e-6, False, True),
         # Not better on the first split: no hybrid, nothing to confirm.
         (-0.01, 60.0, True, False),
+        # The second split could not be scored: the 1% rule decides.
+        (0.005, 60.0, None, False),
+        (0.05, 60.0, None, True),
     ],
 )
 def test_a_hybrid_is_kept_only_when_it_beats_the_best_model_again_on_a_second_split(
@@ -107,7 +110,7 @@ def test_a_hybrid_is_kept_only_when_it_beats_the_best_model_again_on_a_second_sp
     monkeypatch: pytest.MonkeyPatch,
     gain: float,
     budget: float,
-    confirmed: bool,
+    confirmed: bool | None,
     hybrid_kept: bool,
 ) -> None:
     # The hybrid's validation score is set relative to the best single family's,
@@ -125,6 +128,8 @@ def test_a_hybrid_is_kept_only_when_it_beats_the_best_model_again_on_a_second_sp
         assert [type(m).__name__ for m in models][1] == "HybridRecommender"
         assert seed == 0 and test_size == 0.2
         confirmations.append(len(models))
+        if confirmed is None:
+            return None  # a fit failed on the second split
         return [0.3, 0.31] if confirmed else [0.31, 0.3]
 
     def searched(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -145,10 +150,11 @@ def test_a_hybrid_is_kept_only_when_it_beats_the_best_model_again_on_a_second_sp
     assert auto.report_["chosen"].startswith("hybrid") is hybrid_kept
     assert bool(confirmations) is (budget > 1 and gain > 0)
     if hybrid_kept:
-        assert ("second validation split" in auto.report_["reason"]) is (budget > 1)
+        confirmed_there = budget > 1 and confirmed is not None
+        assert ("second validation split" in auto.report_["reason"]) is confirmed_there
 
 
-def test_confirm_scores_on_a_second_split(tastes: pd.DataFrame) -> None:
+def test_confirm_scores_on_a_second_split_or_says_it_could_not(tastes: pd.DataFrame) -> None:
     from recommender_systems.tune import _search
 
     data = Interactions.from_frame(tastes)
@@ -160,6 +166,8 @@ def test_confirm_scores_on_a_second_split(tastes: pd.DataFrame) -> None:
     ]
     first = validation_split(data, test_size=0.2, random_state=0)
     assert scores[0] != first.score(MostPopular().fit(first.fit_part))
+    # A model that cannot be fitted there: no scores, not an error.
+    assert _search.confirm([ItemKNN(n_neighbors=10), ItemKNN(shrink=-1)], data, 0.2, 0) is None
 
 
 def test_the_hybrid_search_tries_rank_and_score_fusion(tastes: pd.DataFrame) -> None:

@@ -83,7 +83,8 @@ class AutoRecommender(Recommender):
     configuration with the best validation NDCG@10 on all of ``train``. A hybrid
     that beats the best single model on the validation split is kept only if it
     beats it again on a second split (seed ``random_state + 1``; when the budget
-    has no time left for those fits, only if it beat it by more than 1%).
+    has no time left for those fits, or one fails, only if it beat it by more
+    than 1%).
 
     The chosen model is ``model_``; the model itself recommends, folds in and
     finds similar items through it. ``report_`` (plain values) says what was
@@ -207,10 +208,13 @@ class AutoRecommender(Recommender):
                 _search._configure(hybrid, seed, int(self.n_threads))
                 # Refitting the best model and the hybrid's members once more.
                 cost = ranked[0].seconds + sum(r.seconds for r in ranked[:2])
-                if time.perf_counter() - start + cost <= budget:
-                    single, fused = _search.confirm(
-                        [chosen, hybrid], data, float(self.validation_size), seed
-                    )
+                second = (
+                    _search.confirm([chosen, hybrid], data, float(self.validation_size), seed)
+                    if time.perf_counter() - start + cost <= budget
+                    else None
+                )
+                if second is not None:
+                    single, fused = second
                     keep = fused > single
                     how = (
                         f"and on a second validation split ({fused:.4f} against "
@@ -219,8 +223,8 @@ class AutoRecommender(Recommender):
                 else:
                     keep = _search.clearly_beats(score, ranked[0].score or 0.0)
                     how = (
-                        f"by more than {_search.DEFAULT_MARGIN:.0%} (no time was left to "
-                        "confirm it on a second split)"
+                        f"by more than {_search.DEFAULT_MARGIN:.0%} (it could not be "
+                        "confirmed on a second split: no time left, or a fit failed there)"
                     )
                 if keep:
                     chosen = hybrid

@@ -628,12 +628,16 @@ def hybrid_of(
 
 def confirm(
     models: Sequence[Recommender], data: Interactions, test_size: float, seed: int
-) -> list[float]:
+) -> list[float] | None:
     """Scores of ``models`` (configured, unfitted) on a second validation split of
     ``data`` (seed ``seed + 1``), each fitted on its fit part: unlike the scores on
-    the split they were chosen on, these carry no selection bias."""
-    split = validation_split(data, test_size=test_size, random_state=seed + 1)
-    return [split.score(model.clone().fit(split.fit_part, progress=False)) for model in models]
+    the split they were chosen on, these carry no selection bias. ``None`` when a
+    fit fails there (the caller then decides without them)."""
+    try:
+        split = validation_split(data, test_size=test_size, random_state=seed + 1)
+        return [split.score(m.clone().fit(split.fit_part, progress=False)) for m in models]
+    except _FAILURES:
+        return None
 
 
 def configured(template: Recommender, params: Mapping[str, Any]) -> Recommender:
