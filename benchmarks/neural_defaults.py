@@ -26,7 +26,7 @@ RESULT = "neural_defaults.md"
 
 ORIGINAL_TWO_TOWER = {"learning_rate": 0.01, "regularization": 0.0, "item_bias": False}
 #: Liang et al.'s KL cap (their architecture and dropout are the defaults).
-PUBLISHED_MULT_VAE = {"anneal_cap": 0.2}
+PUBLISHED_MULT_VAE = {"anneal_cap": 0.2, "kl_weighting": "uniform"}
 
 CANDIDATES: dict[str, tuple[type[TwoTowerCF] | type[MultVAE], list[dict[str, Any]]]] = {
     "two-tower": (
@@ -62,7 +62,8 @@ CANDIDATES: dict[str, tuple[type[TwoTowerCF] | type[MultVAE], list[dict[str, Any
             {**PUBLISHED_MULT_VAE, "hidden_dim": 200, "latent_dim": 64},
             {"anneal_cap": 0.0},  # no KL term: a denoising autoencoder
             {"anneal_cap": 0.5, "hidden_dim": 200, "latent_dim": 64},
-            {},  # beta grows to 1 over the training: the default
+            {"kl_weighting": "uniform"},  # every user's KL term weighed alike
+            {},  # beta grows to 1 over the training, KL weighed by history: the default
             {"epochs": 150},
             {"epochs": 300},
             {"dropout": 0.3},

@@ -285,14 +285,14 @@ def test_served_like_any_model(log: pd.DataFrame, tmp_path: Path) -> None:
 @pytest.mark.realdata
 @pytest.mark.parametrize(
     ("cls", "floor"),
-    [(TwoTowerCF, 0.375), (MultVAE, 0.398)],
+    [(TwoTowerCF, 0.375), (MultVAE, 0.418)],
     ids=["two-tower", "mult-vae"],
 )
 def test_quality_on_movielens_at_the_defaults(
     cls: type, floor: float, ml100k_split: tuple[pd.DataFrame, pd.DataFrame]
 ) -> None:
     # Measured (benchmarks/results/neural_quality.md) on this split: two-tower 0.3855,
-    # mult-vae 0.4100; the floors sit about 3 % below.
+    # mult-vae 0.4308; the floors sit about 3 % below.
     train, test = ml100k_split
     model = cls(random_state=0, device="cpu", n_threads=1)
     assert evaluate(model, train, test)["ndcg@10"] >= floor
