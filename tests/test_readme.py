@@ -23,6 +23,22 @@ def test_readme_names_the_test_command() -> None:
     assert "RECSYS_DATA_DIR=../shared/data .venv/bin/python -m pytest" in README.read_text()
 
 
+def test_the_neural_rows_are_the_means_of_their_report() -> None:
+    from benchmarks.readme import OWN_REPORTS
+
+    report = (OWN_REPORTS.parent / "neural_quality.md").read_text(encoding="utf-8")
+    for model in json.loads(OWN_REPORTS.read_text(encoding="utf-8"))["models"]:
+        cells = next(
+            line.split("|")
+            for line in report.splitlines()
+            if line.startswith(f"| {model['name']} |")
+        )
+        means = [float(cell.strip(" *").split(" ± ")[0]) for cell in cells[3:8]]
+        metrics = model["metrics"]
+        keys = ["ndcg", "precision", "recall", "map", "coverage"]
+        assert means == [metrics[key] for key in keys], model["name"]
+
+
 def test_benchmark_table_is_generated_from_the_results() -> None:
     from benchmarks.readme import SOURCE, block, current_block
 
