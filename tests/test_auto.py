@@ -124,13 +124,13 @@ def test_a_hybrid_is_kept_only_when_it_beats_the_best_model_again_on_a_second_sp
         best = split.score(members[0].clone().fit(split.fit_part))
         return {"weights": [0.5, 0.5], "rank_constant": 60.0}, best * (1.0 + gain)
 
-    def confirm(models, data, test_size, seed):  # type: ignore[no-untyped-def]
-        assert [type(m).__name__ for m in models][1] == "HybridRecommender"
+    def confirm(hybrid, data, test_size, seed):  # type: ignore[no-untyped-def]
+        assert type(hybrid).__name__ == "HybridRecommender"
         assert seed == 0 and test_size == 0.2
-        confirmations.append(len(models))
+        confirmations.append(len(hybrid.recommenders))
         if confirmed is None:
             return None  # a fit failed on the second split
-        return [0.3, 0.31] if confirmed else [0.31, 0.3]
+        return (0.3, 0.31) if confirmed else (0.31, 0.3)
 
     def searched(*args, **kwargs):  # type: ignore[no-untyped-def]
         # The search itself does not depend on the budget under test.
@@ -158,16 +158,18 @@ def test_confirm_scores_on_a_second_split_or_says_it_could_not(tastes: pd.DataFr
     from recommender_systems.tune import _search
 
     data = Interactions.from_frame(tastes)
-    scores = _search.confirm([MostPopular(), ItemKNN(n_neighbors=10)], data, 0.2, 0)
+    members = [MostPopular(), ItemKNN(n_neighbors=10)]
+    scores = _search.confirm(HybridRecommender(members), data, 0.2, 0)
     second = validation_split(data, test_size=0.2, random_state=1)
-    assert scores == [
+    assert scores == (
         second.score(MostPopular().fit(second.fit_part)),
-        second.score(ItemKNN(n_neighbors=10).fit(second.fit_part)),
-    ]
+        second.score(HybridRecommender(members).fit(second.fit_part)),
+    )
     first = validation_split(data, test_size=0.2, random_state=0)
     assert scores[0] != first.score(MostPopular().fit(first.fit_part))
     # A model that cannot be fitted there: no scores, not an error.
-    assert _search.confirm([ItemKNN(n_neighbors=10), ItemKNN(shrink=-1)], data, 0.2, 0) is None
+    failing = HybridRecommender([ItemKNN(n_neighbors=10), ItemKNN(shrink=-1)])
+    assert _search.confirm(failing, data, 0.2, 0) is None
 
 
 def test_the_hybrid_search_tries_rank_and_score_fusion(tastes: pd.DataFrame) -> None:

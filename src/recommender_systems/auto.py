@@ -206,10 +206,10 @@ class AutoRecommender(Recommender):
                 params, score = found
                 hybrid = HybridRecommender(members, **params)
                 _search._configure(hybrid, seed, int(self.n_threads))
-                # Refitting the best model and the hybrid's members once more.
-                cost = ranked[0].seconds + sum(r.seconds for r in ranked[:2])
+                # Refitting the hybrid's members (the best model first) once more.
+                cost = sum(r.seconds for r in ranked[:2])
                 second = (
-                    _search.confirm([chosen, hybrid], data, float(self.validation_size), seed)
+                    _search.confirm(hybrid, data, float(self.validation_size), seed)
                     if time.perf_counter() - start + cost <= budget
                     else None
                 )

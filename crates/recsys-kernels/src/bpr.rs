@@ -46,7 +46,7 @@ use crate::matrix::{MatrixMut, Shape};
 use crate::rng::{self, Permutation};
 #[cfg(target_arch = "x86_64")]
 use crate::simd::Avx2Fma;
-use crate::simd::{self, Isa, Portable, Simd};
+use crate::simd::{self, join, Isa, Portable, Simd};
 use crate::{memory, pool};
 
 /// Uniform draws tried before the exact draw among unseen items.
@@ -814,12 +814,6 @@ struct Hogwild<'a> {
     with_bias: bool,
     scratch: Vec<f32>,
     k: usize,
-}
-
-/// Two floats as one 64-bit word (`a` in the low half).
-#[inline(always)]
-fn join(a: f32, b: f32) -> u64 {
-    u64::from(a.to_bits()) | (u64::from(b.to_bits()) << 32)
 }
 
 impl RowStore for Hogwild<'_> {

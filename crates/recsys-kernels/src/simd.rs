@@ -12,6 +12,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Two floats as one 64-bit word (`a` in the low half), as [`Simd::load_shared`]
+/// reads them.
+#[inline(always)]
+pub fn join(a: f32, b: f32) -> u64 {
+    u64::from(a.to_bits()) | (u64::from(b.to_bits()) << 32)
+}
+
 /// Which implementation of [`Simd`] the CPU supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
@@ -156,8 +163,7 @@ pub trait Simd: Copy + Send + Sync {
     #[inline(always)]
     fn store_shared(dst: &[AtomicU64], values: &[f32]) {
         for (word, pair) in dst.iter().zip(values.chunks_exact(2)) {
-            let bits = u64::from(pair[0].to_bits()) | (u64::from(pair[1].to_bits()) << 32);
-            word.store(bits, Ordering::Relaxed);
+            word.store(join(pair[0], pair[1]), Ordering::Relaxed);
         }
     }
 }

@@ -627,15 +627,17 @@ def hybrid_of(
 
 
 def confirm(
-    models: Sequence[Recommender], data: Interactions, test_size: float, seed: int
-) -> list[float] | None:
-    """Scores of ``models`` (configured, unfitted) on a second validation split of
-    ``data`` (seed ``seed + 1``), each fitted on its fit part: unlike the scores on
+    hybrid: HybridRecommender, data: Interactions, test_size: float, seed: int
+) -> tuple[float, float] | None:
+    """Scores of ``hybrid``'s first member and of ``hybrid`` itself (configured,
+    unfitted) on a second validation split of ``data`` (seed ``seed + 1``), fitted
+    once on its fit part (the member as the hybrid fits it): unlike the scores on
     the split they were chosen on, these carry no selection bias. ``None`` when a
     fit fails there (the caller then decides without them)."""
     try:
         split = validation_split(data, test_size=test_size, random_state=seed + 1)
-        return [split.score(m.clone().fit(split.fit_part, progress=False)) for m in models]
+        fitted = hybrid.clone().fit(split.fit_part, progress=False)
+        return split.score(fitted.recommenders_[0]), split.score(fitted)
     except _FAILURES:
         return None
 
