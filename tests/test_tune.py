@@ -219,6 +219,23 @@ def test_the_defaults_stay_unless_clearly_beaten(log: pd.DataFrame) -> None:
     assert _search.chosen_trial(report, "ease", defaults).number == 2
 
 
+def test_the_refit_gets_the_most_epochs_within_the_margin_of_the_best() -> None:
+    report = TuningReport(metric="ndcg@10", validation={})
+    same = {"n_factors": 32, "alpha": 1.0}
+    report.trials += [
+        TrialRecord(0, "als", {**same, "epochs": 5}, 0.300, 1.0),
+        TrialRecord(1, "als", {**same, "epochs": 10}, 0.2980, 1.0),
+        TrialRecord(2, "als", {**same, "epochs": 20}, 0.2975, 1.0),
+        TrialRecord(3, "als", {**same, "epochs": 30}, 0.290, 1.0),  # clearly behind
+        TrialRecord(4, "als", {"n_factors": 64, "alpha": 1.0, "epochs": 40}, 0.299, 1.0),
+        TrialRecord(5, "als", {**same, "epochs": 25}, 0.2999, 1.0, state="pruned"),
+    ]
+    defaults = {**ALS().get_params(), "epochs": 99}  # no default trial to fall back to
+    assert _search.chosen_trial(report, "als", defaults).number == 2
+    # Without longer checkpoints of the same configuration, the best stays.
+    assert _search.most_epochs_within_margin(report, report.trials[4]) is report.trials[4]
+
+
 # ------------------------------------------------------------------ report
 def test_the_report_as_frame_markdown_json_and_plot(log: pd.DataFrame, tmp_path: Path) -> None:
     report = tune("item-knn", log, n_trials=3, random_state=0).report

@@ -81,10 +81,10 @@ class AutoRecommender(Recommender):
     :mod:`recommender_systems.tune` within ``budget`` seconds (at most ``n_trials``
     trials each), tries a hybrid of the two best when ``hybrid``, and refits the
     configuration with the best validation NDCG@10 on all of ``train``. A hybrid
-    that beats the best single model on the validation split is kept only if it
-    beats it again on a second split (seed ``random_state + 1``; when the budget
-    has no time left for those fits, or one fails, only if it beat it by more
-    than 1%).
+    that beats the best single model on the validation split is kept only if its
+    gains there and on a second split (seed ``random_state + 1``) sum to more than
+    0 (when the budget has no time left for those fits, or one fails, only if it
+    beat it by more than 1%).
 
     The chosen model is ``model_``; the model itself recommends, folds in and
     finds similar items through it. ``report_`` (plain values) says what was
@@ -215,10 +215,12 @@ class AutoRecommender(Recommender):
                 )
                 if second is not None:
                     single, fused = second
-                    keep = fused > single
+                    # Each split's gain is noisy (the first one's also flatters the
+                    # hybrid, whose weights were chosen there): their sum decides.
+                    keep = (score - (ranked[0].score or 0.0)) + (fused - single) > 0.0
                     how = (
-                        f"and on a second validation split ({fused:.4f} against "
-                        f"{ranked[0].family}'s {single:.4f})"
+                        f"and over both validation splits (second split: {fused:.4f} "
+                        f"against {ranked[0].family}'s {single:.4f})"
                     )
                 else:
                     keep = _search.clearly_beats(score, ranked[0].score or 0.0)
@@ -226,16 +228,20 @@ class AutoRecommender(Recommender):
                         f"by more than {_search.DEFAULT_MARGIN:.0%} (it could not be "
                         "confirmed on a second split: no time left, or a fit failed there)"
                     )
+                pair = f"{ranked[0].family} and {ranked[1].family}"
                 if keep:
                     chosen = hybrid
-                    label = (
-                        f"hybrid of {ranked[0].family} and {ranked[1].family} ({_params(params)})"
-                    )
+                    label = f"hybrid of {pair} ({_params(params)})"
                     reason = (
                         f"the hybrid's validation {split.metric_name} ({score:.4f}) beat every "
                         f"single family ("
                         + ", ".join(f"{r.family} {r.score:.4f}" for r in ranked)
                         + f") {how}"
+                    )
+                else:
+                    reason += (
+                        f"; the hybrid of {pair} ({score:.4f}) was not kept: it did not beat "
+                        f"{ranked[0].family} {how}"
                     )
         report.chosen, report.reason = label, reason
         self.model_ = chosen.fit(data, progress=progress)

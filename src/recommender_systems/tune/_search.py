@@ -486,8 +486,10 @@ def search_families(
 
 
 def chosen_trial(report: TuningReport, family: str, defaults: Mapping[str, Any]) -> TrialRecord:
-    """The family's best trial, or its default configuration's when the best beats
-    it by no more than :data:`DEFAULT_MARGIN` (see there)."""
+    """The family's best trial (or, for an iterative model, the most epochs of its
+    configuration within :data:`DEFAULT_MARGIN` of it: :func:`most_epochs_within_margin`),
+    or its default configuration's when that beats it by no more than
+    :data:`DEFAULT_MARGIN` (see there)."""
     record = report.best_of(family)
     if record is None or record.score is None:
         raise RecsysError(
@@ -511,7 +513,35 @@ def chosen_trial(report: TuningReport, family: str, defaults: Mapping[str, Any])
         and not clearly_beats(record.score, default.score)
     ):
         return default
-    return record
+    return most_epochs_within_margin(report, record)
+
+
+def most_epochs_within_margin(report: TuningReport, record: TrialRecord) -> TrialRecord:
+    """The checkpoint of ``record``'s configuration (the same parameters but
+    ``epochs``) with the most epochs that ``record`` does not clearly beat; ``record``
+    itself when there is none.
+
+    Why: the epochs that score best on the fit part stop the model early for the
+    size of that part, and the refit on all training rows has a quarter more of
+    them. Measured with ``auto`` on MovieLens 100k (5 splits), ALS stopped at the
+    best checkpoint (5 epochs on 3 splits) scored 0.4546 on the test rows and the
+    most epochs within 1% of it 0.4580; 0.3250 and 0.3259 on synthetic play counts.
+    """
+    assert record.score is not None
+    if "epochs" not in record.params:
+        return record
+    rest = {k: v for k, v in record.params.items() if k != "epochs"}
+    longer = [
+        t
+        for t in report.trials
+        if t.family == record.family
+        and t.state == "complete"
+        and t.score is not None
+        and t.params.get("epochs", -1) > record.params["epochs"]
+        and {k: v for k, v in t.params.items() if k != "epochs"} == rest
+        and not clearly_beats(record.score, t.score)
+    ]
+    return max(longer, key=lambda t: (t.params["epochs"], -t.number), default=record)
 
 
 def clearly_beats(challenger: float, incumbent: float) -> bool:
@@ -580,12 +610,18 @@ def tune(
     params = dict(best.params)
     report.chosen = f"{family} {', '.join(f'{k}={v}' for k, v in params.items())}"
     top = report.best_of(family)
-    report.reason = (
-        f"highest validation {split.metric_name} of {len(report.trials)} trials"
-        if top is best
-        else f"the defaults: no trial beat their validation {split.metric_name} by more "
-        f"than {DEFAULT_MARGIN:.0%}"
-    )
+    if top is best:
+        report.reason = f"highest validation {split.metric_name} of {len(report.trials)} trials"
+    elif top is not None and best is most_epochs_within_margin(report, top):
+        report.reason = (
+            f"the most epochs within {DEFAULT_MARGIN:.0%} of the highest validation "
+            f"{split.metric_name} of {len(report.trials)} trials (the refit has more rows)"
+        )
+    else:
+        report.reason = (
+            f"the defaults: no trial beat their validation {split.metric_name} by more "
+            f"than {DEFAULT_MARGIN:.0%}"
+        )
     fitted = None
     if refit:
         fitted = template.clone().set_params(**params)
