@@ -18,6 +18,7 @@ __all__ = [
     "gram",
     "sparse_topk_product",
     "topk",
+    "transposed_product",
 ]
 __version__: str
 
@@ -80,3 +81,11 @@ def als_solve(
     n_threads: int = 0,
 ) -> None: ...
 def gram(factors: npt.NDArray[np.float32], n_threads: int = 0) -> npt.NDArray[np.float32]: ...
+def transposed_product(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    dense: npt.NDArray[np.float32],
+    scale: npt.NDArray[np.float32] | None = None,
+    n_threads: int = 0,
+) -> npt.NDArray[np.float32]: ...

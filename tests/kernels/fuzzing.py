@@ -34,6 +34,7 @@ from recommender_systems.kernels import (
 )
 from recommender_systems.kernels.als import als_solve_reference, gram_reference
 from recommender_systems.kernels.bpr import bpr_epoch_reference
+from recommender_systems.kernels.product import transposed_product_reference
 
 ext = _loader.extension
 
@@ -215,6 +216,20 @@ def _gram_valid(draw: st.DrawFn) -> Args:
     return {"factors": _factors(draw, rows, k, scale=1.0), "n_threads": _threads(draw)}
 
 
+def _product_valid(draw: st.DrawFn) -> Args:
+    rows, mid, cols = draw(st.integers(0, 8)), draw(st.integers(0, 8)), draw(st.integers(0, 8))
+    cells = st.lists(st.sampled_from(SMALL_VALUES), min_size=mid * cols, max_size=mid * cols)
+    args: Args = {
+        **_csr_args(_pattern(draw, rows, mid, SMALL_VALUES)),
+        "dense": np.array(draw(cells), dtype=np.float32).reshape(mid, cols),
+        "n_threads": _threads(draw),
+    }
+    if draw(st.booleans()):
+        scales = st.lists(st.sampled_from(SMALL_VALUES), min_size=rows, max_size=rows)
+        args["scale"] = np.array(draw(scales), dtype=np.float32)
+    return args
+
+
 # ------------------------------------------------------------------ comparisons
 def _compare_topk(got: Any, args: Args, before: Args) -> None:
     want = topk_reference(
@@ -312,6 +327,14 @@ def _compare_gram(got: Any, args: Args, before: Args) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+def _compare_product(got: Any, args: Args, before: Args) -> None:
+    want = transposed_product_reference(
+        before["indptr"], before["indices"], before["data"], before["dense"], before.get("scale")
+    )
+    assert got.shape == want.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 BINDINGS: dict[str, Binding] = {
     b.name: b
     for b in [
@@ -400,6 +423,19 @@ BINDINGS: dict[str, Binding] = {
         ),
         Binding(
             "gram", _gram_valid, {"factors": "factors2d", "n_threads": "threads"}, _compare_gram
+        ),
+        Binding(
+            "transposed_product",
+            _product_valid,
+            {
+                "indptr": "indptr",
+                "indices": "indices",
+                "data": "data",
+                "dense": "dense2d",
+                "scale": "norms",
+                "n_threads": "threads",
+            },
+            _compare_product,
         ),
     ]
 }

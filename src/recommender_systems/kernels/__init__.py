@@ -5,6 +5,7 @@ implementation side by side; property tests check that the two agree.
 """
 
 from recommender_systems.kernels._loader import backend, backend_status
+from recommender_systems.kernels.product import transposed_product, transposed_product_reference
 from recommender_systems.kernels.selection import (
     csr_arrays,
     factor_topk,
@@ -27,4 +28,6 @@ __all__ = [
     "sparse_topk_product_reference",
     "topk",
     "topk_reference",
+    "transposed_product",
+    "transposed_product_reference",
 ]

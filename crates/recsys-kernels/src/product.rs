@@ -1,0 +1,370 @@
+//! A sparse times dense product, written transposed: `out = (S D)ᵀ`, row-major.
+//!
+//! `S` is an `m x n` CSR matrix with values and `D` a row-major `n x c` dense
+//! matrix; `out` is `c x m`, optionally with column `j` scaled by `scale[j]`.
+//! EASE's regularization path scores users with it: `S` holds the items' columns
+//! of the interaction matrix (items x users) and `D` a users x users matrix, so
+//! `out` has one row per scored user, as the top-k kernel reads it. SciPy computes
+//! the same product on one core without wide vectors, and then needs a
+//! transposing copy.
+//!
+//! The product is bound by reading `D`: each stored entry `(j, k)` of `S` adds a
+//! row of `D` to an accumulator. So the work is tiled twice. Each unit of parallel
+//! work is a block of [`COLS`] columns of `D` (rows of `out`); within it, `D` is
+//! read [`DEPTH`] rows at a time, packed into a tile that stays in L1, while every
+//! row of `S` adds its entries in that range to its accumulator (`COLS` floats,
+//! in registers while it adds, in L2 in between). The entries of `S` are grouped
+//! by tile once, beforehand. Each output value sums its row's entries tile by
+//! tile, in stored order within a tile: results do not depend on the thread count.
+
+use rayon::prelude::*;
+
+use crate::csr::CsrView;
+use crate::error::{check_finite, check_len, checked_product, KernelError, KernelResult};
+use crate::matrix::{Matrix, Shape};
+use crate::simd::{Isa, Portable, Simd};
+use crate::{memory, pool};
+
+/// Columns of `D` per unit of work (rows of `out`): eight AVX2 registers, enough
+/// independent sums to keep both FMA units busy.
+const COLS: usize = 64;
+/// Rows of `D` per packed tile: `DEPTH x COLS` floats fill half of L1.
+const DEPTH: usize = 128;
+/// Rows of `S` stored transposed at once: 16 floats are one cache line of `out`.
+const ROWS: usize = 16;
+/// Multiply-adds below which the work runs on the calling thread.
+const PARALLEL_MIN_WORK: usize = 1 << 18;
+
+/// `(S D)ᵀ`, column `j` times `scale[j]` when given, as a row-major
+/// `D.cols() x S.n_rows()` vector (see the module docs).
+pub fn transposed_product(
+    sparse: &CsrView<'_>,
+    dense: Matrix<'_>,
+    scale: Option<&[f32]>,
+    n_threads: usize,
+) -> KernelResult<Vec<f32>> {
+    pool::check_threads(n_threads)?;
+    let values = sparse.data().ok_or_else(|| {
+        KernelError::new("data", "expected the sparse matrix's values, received none")
+    })?;
+    dense.expect_rows(sparse.n_cols(), "one per column of the sparse matrix")?;
+    if let Some(scale) = scale {
+        check_len("scale", scale.len(), sparse.n_rows())?;
+        check_finite("scale", scale)?;
+    }
+    let (m, c) = (sparse.n_rows(), dense.cols());
+    let len = checked_product("dense", c, m)?;
+    let tiles = Tiles::bytes(sparse).and_then(|b| b.checked_add(memory::bytes_of::<f32>(len)?));
+    memory::ensure("dense", "the product", tiles)?;
+    let mut out = memory::zeroed::<f32>("dense", len)?;
+    if len == 0 {
+        return Ok(out);
+    }
+    let task = Task {
+        tiles: Tiles::new(sparse, values)?,
+        dense,
+        scale,
+        isa: Isa::detect(),
+    };
+    let chunk = COLS * m;
+    let work = sparse.nnz().saturating_mul(c);
+    // Each thread's sums are allocated once and cleared for each block.
+    let run = |sums: &mut Vec<f32>, (block, rows): (usize, &mut [f32])| -> KernelResult<()> {
+        task.run(block * COLS, rows, sums)
+    };
+    if work < PARALLEL_MIN_WORK || pool::effective_threads(n_threads) == 1 {
+        let mut sums = Vec::new();
+        out.chunks_mut(chunk)
+            .enumerate()
+            .try_for_each(|item| run(&mut sums, item))?;
+    } else {
+        pool::install(n_threads, || {
+            out.par_chunks_mut(chunk)
+                .enumerate()
+                .try_for_each_init(Vec::new, run)
+        })??;
+    }
+    Ok(out)
+}
+
+/// The entries of `S` grouped by tile of `DEPTH` columns: tile `t` of row `j` is
+/// `keys[bounds[j * (tiles + 1) + t]..bounds[j * (tiles + 1) + t + 1]]`, in stored
+/// order, each entry's column relative to its tile.
+struct Tiles {
+    tiles: usize,
+    bounds: Vec<usize>,
+    columns: Vec<u32>,
+    values: Vec<f32>,
+}
+
+impl Tiles {
+    fn count(sparse: &CsrView<'_>) -> usize {
+        sparse.n_cols().div_ceil(DEPTH)
+    }
+
+    /// The memory of the grouped entries.
+    fn bytes(sparse: &CsrView<'_>) -> Option<usize> {
+        let bounds = sparse.n_rows().checked_mul(Self::count(sparse) + 1)?;
+        memory::bytes_of::<usize>(bounds)?
+            .checked_add(memory::bytes_of::<(u32, f32)>(sparse.nnz())?)
+    }
+
+    fn new(sparse: &CsrView<'_>, values: &[f32]) -> KernelResult<Self> {
+        let tiles = Self::count(sparse);
+        let stride = tiles + 1;
+        let mut bounds = memory::zeroed::<usize>("indptr", sparse.n_rows() * stride)?;
+        let mut columns = memory::zeroed::<u32>("indices", sparse.nnz())?;
+        let mut grouped = memory::zeroed::<f32>("data", sparse.nnz())?;
+        let mut next = vec![0_usize; tiles];
+        for (j, row) in bounds.chunks_exact_mut(stride).enumerate() {
+            let start = sparse.row_start(j);
+            let indices = sparse.row_indices(j);
+            // Counting sort of the row's entries by tile (stable).
+            for &k in indices {
+                row[k as usize / DEPTH + 1] += 1;
+            }
+            row[0] = start;
+            for t in 1..stride {
+                row[t] += row[t - 1];
+            }
+            next.copy_from_slice(&row[..tiles]);
+            for (&k, &x) in indices.iter().zip(&values[start..start + indices.len()]) {
+                let slot = &mut next[k as usize / DEPTH];
+                columns[*slot] = k as u32 % DEPTH as u32;
+                grouped[*slot] = x;
+                *slot += 1;
+            }
+        }
+        Ok(Self {
+            tiles,
+            bounds,
+            columns,
+            values: grouped,
+        })
+    }
+
+    /// Row `j`'s entries in tile `t`: columns within the tile, and values.
+    #[inline(always)]
+    fn entries(&self, j: usize, t: usize) -> (&[u32], &[f32]) {
+        let at = j * (self.tiles + 1) + t;
+        let range = self.bounds[at]..self.bounds[at + 1];
+        (&self.columns[range.clone()], &self.values[range])
+    }
+}
+
+struct Task<'a> {
+    tiles: Tiles,
+    dense: Matrix<'a>,
+    scale: Option<&'a [f32]>,
+    isa: Isa,
+}
+
+impl Task<'_> {
+    /// Fills `rows` (rows `first..` of `out`, all of their columns).
+    fn run(&self, first: usize, rows: &mut [f32], sums: &mut Vec<f32>) -> KernelResult<()> {
+        let m = self.tiles.bounds.len() / (self.tiles.tiles + 1);
+        if sums.is_empty() {
+            *sums = memory::zeroed::<f32>("dense", m * COLS)?;
+        } else {
+            sums.fill(0.0);
+        }
+        match self.isa {
+            Isa::Portable => self.fill::<Portable>(first, sums),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Isa::detect` found AVX2 and FMA on this CPU.
+            Isa::Avx2Fma => unsafe { self.fill_avx2(first, sums) },
+        }
+        let width = rows.len() / m.max(1);
+        let mut start = 0;
+        while start < m {
+            let count = ROWS.min(m - start);
+            let group = &sums[start * COLS..(start + count) * COLS];
+            for (u, out) in rows.chunks_exact_mut(m).enumerate() {
+                let out = &mut out[start..start + count];
+                for (o, s) in out.iter_mut().zip(group.chunks_exact(COLS)) {
+                    *o = s[u];
+                }
+                if let Some(scale) = self.scale {
+                    for (o, &f) in out.iter_mut().zip(&scale[start..]) {
+                        *o *= f;
+                    }
+                }
+            }
+            start += count;
+        }
+        debug_assert!(width <= COLS);
+        Ok(())
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn fill_avx2(&self, first: usize, sums: &mut [f32]) {
+        self.fill::<crate::simd::Avx2Fma>(first, sums);
+    }
+
+    /// Adds every entry's row of `D` (columns `first..first + COLS`) to its row's sums.
+    #[inline(always)]
+    fn fill<S: AddRows>(&self, first: usize, sums: &mut [f32]) {
+        let n = self.dense.rows();
+        let width = COLS.min(self.dense.cols() - first);
+        let mut packed = [[0.0_f32; COLS]; DEPTH];
+        for t in 0..self.tiles.tiles {
+            let top = t * DEPTH;
+            let depth = DEPTH.min(n - top);
+            for (k, dst) in packed.iter_mut().enumerate().take(depth) {
+                dst[..width].copy_from_slice(&self.dense.row(top + k)[first..first + width]);
+            }
+            for (j, acc) in sums.chunks_exact_mut(COLS).enumerate() {
+                let (columns, values) = self.tiles.entries(j, t);
+                if !columns.is_empty() {
+                    let acc: &mut [f32; COLS] = acc.try_into().expect("COLS floats");
+                    S::add_rows(acc, &packed, columns, values);
+                }
+            }
+        }
+    }
+}
+
+/// `acc += Σ x packed[k]` over the entries `(k, x)` of one row in one tile.
+trait AddRows: Simd {
+    fn add_rows(acc: &mut [f32; COLS], packed: &Packed, columns: &[u32], values: &[f32]);
+}
+
+type Packed = [[f32; COLS]; DEPTH];
+
+impl AddRows for Portable {
+    #[inline(always)]
+    fn add_rows(acc: &mut [f32; COLS], packed: &Packed, columns: &[u32], values: &[f32]) {
+        for (&k, &x) in columns.iter().zip(values) {
+            for (s, &v) in acc.iter_mut().zip(&packed[k as usize]) {
+                *s = Self::mul_add(x, v, *s);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl AddRows for crate::simd::Avx2Fma {
+    /// The sums stay in eight registers while the row's entries are added (the
+    /// compiler keeps an array of them in memory, one store per entry).
+    #[inline(always)]
+    fn add_rows(acc: &mut [f32; COLS], packed: &Packed, columns: &[u32], values: &[f32]) {
+        use std::arch::x86_64::{
+            _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_storeu_ps,
+        };
+        // SAFETY: only called from `fill_avx2`, after `Isa::detect` found AVX2 and
+        // FMA; every pointer is to 8 floats inside `acc` or a row of `packed`.
+        unsafe {
+            let a = acc.as_mut_ptr();
+            let mut s = [_mm256_loadu_ps(a); 8];
+            for (i, lane) in s.iter_mut().enumerate() {
+                *lane = _mm256_loadu_ps(a.add(8 * i));
+            }
+            for (&k, &x) in columns.iter().zip(values) {
+                let d = packed[k as usize].as_ptr();
+                let x = _mm256_set1_ps(x);
+                for (i, lane) in s.iter_mut().enumerate() {
+                    *lane = _mm256_fmadd_ps(x, _mm256_loadu_ps(d.add(8 * i)), *lane);
+                }
+            }
+            for (i, lane) in s.iter().enumerate() {
+                _mm256_storeu_ps(a.add(8 * i), *lane);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csr::CsrNames;
+
+    fn lcg(seed: &mut u64) -> f32 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*seed >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// A random `m x n` CSR matrix (about a third of the entries stored).
+    fn sparse(m: usize, n: usize, seed: &mut u64) -> (Vec<i64>, Vec<i32>, Vec<f32>) {
+        let (mut indptr, mut indices, mut data) = (vec![0_i64], vec![], vec![]);
+        for _ in 0..m {
+            for k in 0..n {
+                if lcg(seed) < 0.3 {
+                    indices.push(k as i32);
+                    data.push(lcg(seed) - 0.5);
+                }
+            }
+            indptr.push(indices.len() as i64);
+        }
+        (indptr, indices, data)
+    }
+
+    #[test]
+    fn matches_the_plain_product_for_any_shape_and_thread_count() {
+        let mut seed = 7;
+        for &(m, n, c) in &[
+            (1, 1, 1),
+            (37, 20, 150),
+            (16, 5, 64),
+            (70, 33, 129),
+            (3, 0, 5),
+        ] {
+            let (indptr, indices, data) = sparse(m, n, &mut seed);
+            let s = CsrView::new(CsrNames::PLAIN, &indptr, &indices, Some(&data), m, n).unwrap();
+            let d: Vec<f32> = (0..n * c).map(|_| lcg(&mut seed) - 0.5).collect();
+            let dense = Matrix::new("dense", &d, n, c).unwrap();
+            let mut want = vec![0.0_f64; c * m];
+            for j in 0..m {
+                for p in indptr[j] as usize..indptr[j + 1] as usize {
+                    let k = indices[p] as usize;
+                    for u in 0..c {
+                        want[u * m + j] += f64::from(data[p]) * f64::from(d[k * c + u]);
+                    }
+                }
+            }
+            let one = transposed_product(&s, dense, None, 1).unwrap();
+            for (got, want) in one.iter().zip(&want) {
+                assert!((f64::from(*got) - want).abs() < 1e-5, "{got} vs {want}");
+            }
+            assert_eq!(transposed_product(&s, dense, None, 2).unwrap(), one);
+            assert_eq!(transposed_product(&s, dense, None, 0).unwrap(), one);
+        }
+    }
+
+    #[test]
+    fn scales_columns_and_reads_unsorted_rows() {
+        // Row 0 stores its columns out of order, across two tiles of D.
+        let n = DEPTH + 3;
+        let (indptr, indices, data) = (
+            vec![0_i64, 3, 4],
+            vec![n as i32 - 1, 0, 5, 1],
+            vec![2.0_f32, 1.0, 0.5, 4.0],
+        );
+        let s = CsrView::new(CsrNames::PLAIN, &indptr, &indices, Some(&data), 2, n).unwrap();
+        let d: Vec<f32> = (0..n * 2).map(|v| v as f32).collect();
+        let dense = Matrix::new("dense", &d, n, 2).unwrap();
+        let got = transposed_product(&s, dense, Some(&[1.0, 0.5]), 1).unwrap();
+        let row0 = |u: usize| 2.0 * d[(n - 1) * 2 + u] + d[u] + 0.5 * d[5 * 2 + u];
+        assert_eq!(
+            got,
+            vec![row0(0), 0.5 * 4.0 * d[2], row0(1), 0.5 * 4.0 * d[3]]
+        );
+        assert!(transposed_product(&s, dense, Some(&[1.0]), 1).is_err());
+        assert!(transposed_product(&s, dense, Some(&[1.0, f32::NAN]), 1).is_err());
+    }
+
+    #[test]
+    fn refuses_a_dense_matrix_of_the_wrong_height_or_no_values() {
+        let (indptr, indices, data) = (vec![0_i64, 1], vec![0_i32], vec![1.0_f32]);
+        let s = CsrView::new(CsrNames::PLAIN, &indptr, &indices, Some(&data), 1, 2).unwrap();
+        let d = [1.0_f32; 3];
+        let dense = Matrix::new("dense", &d, 3, 1).unwrap();
+        let err = transposed_product(&s, dense, None, 1).unwrap_err();
+        assert!(err.to_string().contains("expected 2 rows"), "{err}");
+        let bare = CsrView::new(CsrNames::PLAIN, &indptr, &indices, None, 1, 2).unwrap();
+        let dense = Matrix::new("dense", &d[..2], 2, 1).unwrap();
+        assert!(transposed_product(&bare, dense, None, 1).is_err());
+    }
+}
