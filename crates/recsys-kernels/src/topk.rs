@@ -183,13 +183,16 @@ fn select_row(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry
     heap.clear();
     let mut start = 0;
     for (scores, skips) in row.chunks(BLOCK).zip(excluded.chunks(BLOCK)) {
-        // Once the heap is full, a block whose every score is at most the worst kept
-        // score cannot change it (an equal score loses the tie to the lower index).
-        // This test is branch-free, so it vectorises; NaN compares false.
+        // Once the heap is full, a block whose every candidate score is at most the
+        // worst kept score cannot change it (an equal score loses the tie to the lower
+        // index). Excluded columns do not count: they are often the best scores (a
+        // user's own items), and would send most blocks down the slow path. This
+        // test is branch-free, so it vectorises; NaN compares false.
         let full = heap.len() == width;
         if full {
             let worst = heap[0].score;
-            if !scores.iter().fold(false, |any, &s| any | (s > worst)) {
+            let better = |any: bool, (&s, &skip): (&f32, &bool)| any | ((s > worst) & !skip);
+            if !scores.iter().zip(skips).fold(false, better) {
                 start += scores.len();
                 continue;
             }
