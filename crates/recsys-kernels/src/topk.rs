@@ -179,23 +179,36 @@ impl Entry {
 const BLOCK: usize = 32;
 
 /// Fills `heap` with the row's best `width` candidates, sorted best first.
-fn select_row(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry>) {
+pub(crate) fn select_row(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry>) {
     heap.clear();
     let mut start = 0;
     for (scores, skips) in row.chunks(BLOCK).zip(excluded.chunks(BLOCK)) {
-        // Once the heap is full, a block whose every candidate score is at most the
-        // worst kept score cannot change it (an equal score loses the tie to the lower
-        // index). Excluded columns do not count: they are often the best scores (a
-        // user's own items), and would send most blocks down the slow path. This
-        // test is branch-free, so it vectorises; NaN compares false.
-        let full = heap.len() == width;
-        if full {
+        if heap.len() == width {
+            // Once the heap is full, only a candidate above the worst kept score can
+            // enter (an equal score loses the tie to the lower index; NaN and -inf
+            // compare false). The block's candidates are found by one branch-free
+            // pass (it vectorises), and then visited in column order. Excluded
+            // columns do not count: they are often the best scores (a user's own
+            // items), and would send most blocks down the slow path.
             let worst = heap[0].score;
-            let better = |any: bool, (&s, &skip): (&f32, &bool)| any | ((s > worst) & !skip);
-            if !scores.iter().zip(skips).fold(false, better) {
-                start += scores.len();
-                continue;
+            let mut above: u32 = 0;
+            for (offset, (&s, &skip)) in scores.iter().zip(skips).enumerate() {
+                above |= u32::from((s > worst) & !skip) << offset;
             }
+            while above != 0 {
+                let offset = above.trailing_zeros() as usize;
+                above &= above - 1;
+                let score = scores[offset];
+                if score > heap[0].score {
+                    heap[0] = Entry {
+                        score,
+                        index: (start + offset) as u32,
+                    };
+                    sift_down(heap, 0);
+                }
+            }
+            start += scores.len();
+            continue;
         }
         for (offset, (&score, &skip)) in scores.iter().zip(skips).enumerate() {
             if skip || score.is_nan() || score == f32::NEG_INFINITY {
@@ -217,7 +230,13 @@ fn select_row(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry
         }
         start += scores.len();
     }
-    heap.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    // The heap's own order (-0.0 and 0.0 tie, as in the reference), best first.
+    heap.sort_unstable_by(|a, b| {
+        b.score
+            .partial_cmp(&a.score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.index.cmp(&b.index))
+    });
 }
 
 // A min-heap on ranking order: the root is the worst entry kept so far.
