@@ -16,6 +16,7 @@ __all__ = [
     "bpr_epoch",
     "factor_topk",
     "gram",
+    "product_topk",
     "sparse_topk_product",
     "topk",
     "transposed_product",
@@ -89,3 +90,15 @@ def transposed_product(
     scale: npt.NDArray[np.float32] | None = None,
     n_threads: int = 0,
 ) -> npt.NDArray[np.float32]: ...
+def product_topk(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    dense: npt.NDArray[np.float32],
+    k: int,
+    scale: npt.NDArray[np.float32] | None = None,
+    exclude_indptr: npt.NDArray[np.int64] | None = None,
+    exclude_indices: npt.NDArray[np.int32] | None = None,
+    allowed: npt.NDArray[np.bool_] | None = None,
+    n_threads: int = 0,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...

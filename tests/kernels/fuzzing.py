@@ -34,7 +34,10 @@ from recommender_systems.kernels import (
 )
 from recommender_systems.kernels.als import als_solve_reference, gram_reference
 from recommender_systems.kernels.bpr import bpr_epoch_reference
-from recommender_systems.kernels.product import transposed_product_reference
+from recommender_systems.kernels.product import (
+    product_topk_reference,
+    transposed_product_reference,
+)
 
 ext = _loader.extension
 
@@ -327,12 +330,51 @@ def _compare_gram(got: Any, args: Args, before: Args) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+def _product_topk_valid(draw: st.DrawFn) -> Args:
+    args = _product_valid(draw)
+    rows, cols = args["indptr"].size - 1, args["dense"].shape[1]
+    args["k"] = _k(draw, rows)
+    if draw(st.booleans()):
+        exclude = _csr_args(_pattern(draw, cols, rows, None), "exclude_")
+        args["exclude_indptr"] = exclude["exclude_indptr"]
+        args["exclude_indices"] = exclude["exclude_indices"]
+    if draw(st.booleans()):
+        args["allowed"] = np.array(draw(st.lists(st.booleans(), min_size=rows, max_size=rows)))
+    return args
+
+
+def _exact_sums(before: Args) -> bool:
+    """Whether every sum of the product is exact in any order and with or without a
+    fused multiply-add: no finite value so large that the two may overflow apart."""
+    dense = before["dense"]
+    return not (np.isfinite(dense) & (np.abs(dense) > 1e30)).any()
+
+
 def _compare_product(got: Any, args: Args, before: Args) -> None:
     want = transposed_product_reference(
         before["indptr"], before["indices"], before["data"], before["dense"], before.get("scale")
     )
     assert got.shape == want.shape and got.dtype == np.float32
-    np.testing.assert_allclose(got, want, rtol=1e-6)
+    if _exact_sums(before):
+        np.testing.assert_array_equal(got, want)
+
+
+def _compare_product_topk(got: Any, args: Args, before: Args) -> None:
+    want = product_topk_reference(
+        before["indptr"],
+        before["indices"],
+        before["data"],
+        before["dense"],
+        min(before["k"], 2**62),
+        before.get("scale"),
+        before.get("exclude_indptr"),
+        before.get("exclude_indices"),
+        before.get("allowed"),
+    )
+    assert got[0].shape == want[0].shape and got[1].dtype == np.float32
+    if _exact_sums(before):
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
 
 
 BINDINGS: dict[str, Binding] = {
@@ -436,6 +478,23 @@ BINDINGS: dict[str, Binding] = {
                 "n_threads": "threads",
             },
             _compare_product,
+        ),
+        Binding(
+            "product_topk",
+            _product_topk_valid,
+            {
+                "indptr": "indptr",
+                "indices": "indices",
+                "data": "data",
+                "dense": "dense2d",
+                "k": "count",
+                "scale": "norms",
+                "exclude_indptr": "indptr",
+                "exclude_indices": "indices",
+                "allowed": "mask",
+                "n_threads": "threads",
+            },
+            _compare_product_topk,
         ),
     ]
 }

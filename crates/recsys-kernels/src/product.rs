@@ -23,6 +23,7 @@ use crate::csr::CsrView;
 use crate::error::{check_finite, check_len, checked_product, KernelError, KernelResult};
 use crate::matrix::{Matrix, Shape};
 use crate::simd::{Isa, Portable, Simd};
+use crate::topk::{padded, select_row, Entry, TopK};
 use crate::{memory, pool};
 
 /// Columns of `D` per unit of work (rows of `out`): eight AVX2 registers, enough
@@ -44,35 +45,21 @@ pub fn transposed_product(
     n_threads: usize,
 ) -> KernelResult<Vec<f32>> {
     pool::check_threads(n_threads)?;
-    let values = sparse.data().ok_or_else(|| {
-        KernelError::new("data", "expected the sparse matrix's values, received none")
-    })?;
-    dense.expect_rows(sparse.n_cols(), "one per column of the sparse matrix")?;
-    if let Some(scale) = scale {
-        check_len("scale", scale.len(), sparse.n_rows())?;
-        check_finite("scale", scale)?;
-    }
     let (m, c) = (sparse.n_rows(), dense.cols());
     let len = checked_product("dense", c, m)?;
-    let tiles = Tiles::bytes(sparse).and_then(|b| b.checked_add(memory::bytes_of::<f32>(len)?));
-    memory::ensure("dense", "the product", tiles)?;
+    let task = Task::new(sparse, dense, scale, memory::bytes_of::<f32>(len))?;
     let mut out = memory::zeroed::<f32>("dense", len)?;
     if len == 0 {
         return Ok(out);
     }
-    let task = Task {
-        tiles: Tiles::new(sparse, values)?,
-        dense,
-        scale,
-        isa: Isa::detect(),
-    };
-    let chunk = COLS * m;
-    let work = sparse.nnz().saturating_mul(c);
     // Each thread's sums are allocated once and cleared for each block.
     let run = |sums: &mut Vec<f32>, (block, rows): (usize, &mut [f32])| -> KernelResult<()> {
-        task.run(block * COLS, rows, sums)
+        task.sum(block * COLS, sums)?;
+        task.store(sums, rows);
+        Ok(())
     };
-    if work < PARALLEL_MIN_WORK || pool::effective_threads(n_threads) == 1 {
+    let chunk = COLS * m;
+    if task.sequential(n_threads) {
         let mut sums = Vec::new();
         out.chunks_mut(chunk)
             .enumerate()
@@ -85,6 +72,136 @@ pub fn transposed_product(
         })??;
     }
     Ok(out)
+}
+
+/// The best `k` columns of each row of `(S D)ᵀ` (scaled as in
+/// [`transposed_product`]), as the top-k kernel would select them from that matrix
+/// (see [`crate::topk`]): best first, ties to the lower column, columns in the
+/// row's `exclude` row or outside `allowed` (and NaN or -inf) never returned. Each
+/// block of rows is selected while its sums are in cache; the product itself is
+/// never written.
+#[allow(clippy::too_many_arguments)]
+pub fn product_topk(
+    sparse: &CsrView<'_>,
+    dense: Matrix<'_>,
+    scale: Option<&[f32]>,
+    k: usize,
+    exclude: Option<&CsrView<'_>>,
+    allowed: Option<&[bool]>,
+    n_threads: usize,
+) -> KernelResult<TopK> {
+    pool::check_threads(n_threads)?;
+    let (m, c) = (sparse.n_rows(), dense.cols());
+    if let Some(csr) = exclude {
+        if csr.n_rows() != c || csr.n_cols() != m {
+            return Err(KernelError::new(
+                "exclude_indptr",
+                format!(
+                    "expected an exclusion matrix of shape ({c}, {m}), received ({}, {})",
+                    csr.n_rows(),
+                    csr.n_cols()
+                ),
+            ));
+        }
+    }
+    if let Some(allowed) = allowed {
+        check_len("allowed", allowed.len(), m)?;
+    }
+    let width = k.min(m);
+    let task = Task::new(sparse, dense, scale, Some(0))?;
+    let mut out = padded(c, width)?;
+    if width == 0 || c == 0 {
+        return Ok(out);
+    }
+    let select = Select {
+        exclude,
+        allowed,
+        width,
+    };
+    let run = |scratch: &mut Scratch, (block, (oi, os)): (usize, (&mut [i64], &mut [f32]))| {
+        let first = block * COLS;
+        task.sum(first, &mut scratch.sums)?;
+        select.rows(&task, first, scratch, oi, os);
+        Ok::<(), KernelError>(())
+    };
+    let chunk = COLS * width;
+    let blocks = out
+        .indices
+        .chunks_mut(chunk)
+        .zip(out.scores.chunks_mut(chunk));
+    if task.sequential(n_threads) {
+        let mut scratch = Scratch::default();
+        blocks
+            .enumerate()
+            .try_for_each(|item| run(&mut scratch, item))?;
+    } else {
+        let blocks = out
+            .indices
+            .par_chunks_mut(chunk)
+            .zip(out.scores.par_chunks_mut(chunk));
+        pool::install(n_threads, || {
+            blocks.enumerate().try_for_each_init(Scratch::default, run)
+        })??;
+    }
+    Ok(out)
+}
+
+/// One thread's buffers for [`product_topk`].
+#[derive(Default)]
+struct Scratch {
+    sums: Vec<f32>,
+    block: Vec<f32>,
+    mask: Vec<bool>,
+    heap: Vec<Entry>,
+}
+
+/// How [`product_topk`] selects from a block's sums.
+struct Select<'a> {
+    exclude: Option<&'a CsrView<'a>>,
+    allowed: Option<&'a [bool]>,
+    width: usize,
+}
+
+impl Select<'_> {
+    /// Selects rows `first..` of the product from `scratch.sums` into `oi` / `os`.
+    fn rows(
+        &self,
+        task: &Task<'_>,
+        first: usize,
+        scratch: &mut Scratch,
+        oi: &mut [i64],
+        os: &mut [f32],
+    ) {
+        let m = task.rows();
+        let rows = oi.len() / self.width;
+        if scratch.mask.len() != m {
+            // Columns outside `allowed` are excluded from every row.
+            scratch.mask = (0..m)
+                .map(|j| self.allowed.is_some_and(|a| !a[j]))
+                .collect();
+            scratch.block = vec![0.0; COLS * m];
+        }
+        // The block's rows, written as `transposed_product` writes them (in L2 here).
+        let block = &mut scratch.block[..rows * m];
+        task.store(&scratch.sums, block);
+        for (u, row) in block.chunks_exact(m).enumerate() {
+            let excluded = self
+                .exclude
+                .map_or(&[][..], |csr| csr.row_indices(first + u));
+            for &j in excluded {
+                scratch.mask[j as usize] = true;
+            }
+            select_row(row, &scratch.mask, self.width, &mut scratch.heap);
+            for &j in excluded {
+                scratch.mask[j as usize] = self.allowed.is_some_and(|a| !a[j as usize]);
+            }
+            let (oi, os) = (&mut oi[u * self.width..], &mut os[u * self.width..]);
+            for (slot, entry) in scratch.heap.iter().enumerate() {
+                oi[slot] = i64::from(entry.index);
+                os[slot] = entry.score;
+            }
+        }
+    }
 }
 
 /// The entries of `S` grouped by tile of `DEPTH` columns: tile `t` of row `j` is
@@ -159,10 +276,57 @@ struct Task<'a> {
     isa: Isa,
 }
 
-impl Task<'_> {
-    /// Fills `rows` (rows `first..` of `out`, all of their columns).
-    fn run(&self, first: usize, rows: &mut [f32], sums: &mut Vec<f32>) -> KernelResult<()> {
-        let m = self.tiles.bounds.len() / (self.tiles.tiles + 1);
+impl<'a> Task<'a> {
+    /// Checks the operands (and that the work and `extra` bytes fit in memory),
+    /// then groups the entries of `sparse` by tile.
+    fn new(
+        sparse: &CsrView<'_>,
+        dense: Matrix<'a>,
+        scale: Option<&'a [f32]>,
+        extra: Option<usize>,
+    ) -> KernelResult<Self> {
+        let values = sparse.data().ok_or_else(|| {
+            KernelError::new("data", "expected the sparse matrix's values, received none")
+        })?;
+        dense.expect_rows(sparse.n_cols(), "one per column of the sparse matrix")?;
+        if let Some(scale) = scale {
+            check_len("scale", scale.len(), sparse.n_rows())?;
+            check_finite("scale", scale)?;
+        }
+        let sums = memory::bytes_of::<f32>(sparse.n_rows().saturating_mul(COLS + 2));
+        let threads = pool::useful_threads();
+        let bytes = Tiles::bytes(sparse)
+            .zip(sums.and_then(|b| b.checked_mul(threads)))
+            .and_then(|(a, b)| a.checked_add(b)?.checked_add(extra?));
+        memory::ensure("dense", "the product", bytes)?;
+        Ok(Self {
+            tiles: Tiles::new(sparse, values)?,
+            dense,
+            scale,
+            isa: Isa::detect(),
+        })
+    }
+
+    /// Rows of `S` (columns of the product).
+    fn rows(&self) -> usize {
+        self.tiles.bounds.len() / (self.tiles.tiles + 1)
+    }
+
+    /// Whether the work is too small to share between threads.
+    fn sequential(&self, n_threads: usize) -> bool {
+        let work = self.tiles.values.len().saturating_mul(self.dense.cols());
+        work < PARALLEL_MIN_WORK || pool::effective_threads(n_threads) == 1
+    }
+
+    /// Column `j` of a row of the product from its sum.
+    #[inline(always)]
+    fn scaled(&self, j: usize, sum: f32) -> f32 {
+        self.scale.map_or(sum, |scale| sum * scale[j])
+    }
+
+    /// `sums[j * COLS + u]`: entry `(first + u, j)` of the product before scaling.
+    fn sum(&self, first: usize, sums: &mut Vec<f32>) -> KernelResult<()> {
+        let m = self.rows();
         if sums.is_empty() {
             *sums = memory::zeroed::<f32>("dense", m * COLS)?;
         } else {
@@ -174,26 +338,25 @@ impl Task<'_> {
             // SAFETY: `Isa::detect` found AVX2 and FMA on this CPU.
             Isa::Avx2Fma => unsafe { self.fill_avx2(first, sums) },
         }
-        let width = rows.len() / m.max(1);
+        Ok(())
+    }
+
+    /// Writes the block's rows of the product (`rows`, row-major), a cache line of
+    /// each row at a time.
+    fn store(&self, sums: &[f32], rows: &mut [f32]) {
+        let m = self.rows();
         let mut start = 0;
         while start < m {
             let count = ROWS.min(m - start);
             let group = &sums[start * COLS..(start + count) * COLS];
             for (u, out) in rows.chunks_exact_mut(m).enumerate() {
                 let out = &mut out[start..start + count];
-                for (o, s) in out.iter_mut().zip(group.chunks_exact(COLS)) {
-                    *o = s[u];
-                }
-                if let Some(scale) = self.scale {
-                    for (o, &f) in out.iter_mut().zip(&scale[start..]) {
-                        *o *= f;
-                    }
+                for (j, (o, s)) in out.iter_mut().zip(group.chunks_exact(COLS)).enumerate() {
+                    *o = self.scaled(start + j, s[u]);
                 }
             }
             start += count;
         }
-        debug_assert!(width <= COLS);
-        Ok(())
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -330,6 +493,45 @@ mod tests {
             }
             assert_eq!(transposed_product(&s, dense, None, 2).unwrap(), one);
             assert_eq!(transposed_product(&s, dense, None, 0).unwrap(), one);
+        }
+    }
+
+    #[test]
+    fn selects_like_topk_on_the_written_product() {
+        let mut seed = 11;
+        for &(m, n, c, k) in &[(40, 150, 70, 5), (9, 3, 2, 20), (30, 10, 65, 1)] {
+            let (indptr, indices, data) = sparse(m, n, &mut seed);
+            let s = CsrView::new(CsrNames::PLAIN, &indptr, &indices, Some(&data), m, n).unwrap();
+            // Few distinct values: ties are common.
+            let d: Vec<f32> = (0..n * c).map(|_| (lcg(&mut seed) * 4.0).floor()).collect();
+            let dense = Matrix::new("dense", &d, n, c).unwrap();
+            let scale: Vec<f32> = (0..m).map(|j| if j % 7 == 3 { 0.5 } else { 1.0 }).collect();
+            let (ex_ptr, ex_idx, _) = sparse(c, m, &mut seed);
+            let ex = CsrView::new(CsrNames::EXCLUDE, &ex_ptr, &ex_idx, None, c, m).unwrap();
+            let allowed: Vec<bool> = (0..m).map(|j| j % 5 != 1).collect();
+            let written = transposed_product(&s, dense, Some(&scale), 1).unwrap();
+            let masked: Vec<f32> = written
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| if allowed[i % m] { v } else { f32::NEG_INFINITY })
+                .collect();
+            let scores = Matrix::new("scores", &masked, c, m).unwrap();
+            let want = crate::topk::topk(scores, Some(&ex), k, 1).unwrap();
+            for threads in [1, 2] {
+                let got = product_topk(
+                    &s,
+                    dense,
+                    Some(&scale),
+                    k,
+                    Some(&ex),
+                    Some(&allowed),
+                    threads,
+                )
+                .unwrap();
+                assert_eq!(got.indices, want.indices);
+                let bits = |t: &TopK| t.scores.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want));
+            }
         }
     }
 

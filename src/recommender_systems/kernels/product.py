@@ -1,11 +1,15 @@
-"""A sparse times dense product written transposed: ``(S D)ᵀ``, C order.
+"""A sparse times dense product written transposed: ``(S D)ᵀ``, C order, or only
+the top-k of each of its rows.
 
-:func:`transposed_product` runs the Rust kernel when the extension is available
-and :func:`transposed_product_reference` (SciPy) otherwise. EASE's
+:func:`transposed_product` and :func:`product_topk` run the Rust kernels when
+the extension is available, and :func:`transposed_product_reference` (SciPy) and
+:func:`product_topk_reference` otherwise. EASE's
 regularization path scores users with it (``S``: items x users, ``D``: users x
 scored users, so the result has one row per scored user, as the top-k kernel
 reads it); the kernel uses every core and wide vectors, where SciPy's product
-uses one core and then needs a transposing copy.
+uses one core and then needs a transposing copy. :func:`product_topk` selects
+each block of rows as :func:`~recommender_systems.kernels.topk` would, while it
+is in cache, without writing the product.
 """
 
 from __future__ import annotations
@@ -15,9 +19,14 @@ import scipy.sparse as sp
 
 from recommender_systems.kernels import _checks
 from recommender_systems.kernels._loader import RUST, extension
-from recommender_systems.kernels.selection import csr_arrays
+from recommender_systems.kernels.selection import TopK, csr_arrays, topk_reference
 
-__all__ = ["transposed_product", "transposed_product_reference"]
+__all__ = [
+    "product_topk",
+    "product_topk_reference",
+    "transposed_product",
+    "transposed_product_reference",
+]
 
 
 def transposed_product(
@@ -62,3 +71,55 @@ def transposed_product_reference(
         with np.errstate(invalid="ignore", over="ignore"):  # inf * 0 is NaN, as in Rust
             out = out * scale
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def product_topk(
+    sparse: sp.csr_matrix | sp.csr_array,
+    dense: np.ndarray,
+    k: int,
+    *,
+    scale: np.ndarray | None = None,
+    exclude: sp.csr_matrix | sp.csr_array | None = None,
+    allowed: np.ndarray | None = None,
+    n_threads: int = 0,
+) -> TopK:
+    """The best ``k`` columns of each row of :func:`transposed_product`, as
+    :func:`~recommender_systems.kernels.topk` selects them (``exclude``: one CSR row
+    per output row), never a column outside ``allowed`` (a boolean mask): indices
+    (int64) and scores (float32), padded with -1 and NaN.
+
+    Example:
+        >>> s = sp.csr_matrix(np.array([[1, 0], [2, 3]], dtype=np.float32))
+        >>> product_topk(s, np.array([[1, 10], [2, 20]], np.float32), 1)[0].tolist()
+        [[1], [1]]
+    """
+    indptr, indices = csr_arrays(sparse)
+    data = np.ascontiguousarray(sparse.data, dtype=np.float32)
+    ex_indptr, ex_indices = (None, None) if exclude is None else csr_arrays(exclude)
+    if not RUST:
+        _checks.check_threads(n_threads)
+        return product_topk_reference(
+            indptr, indices, data, dense, k, scale, ex_indptr, ex_indices, allowed
+        )
+    return extension.product_topk(
+        indptr, indices, data, dense, k, scale, ex_indptr, ex_indices, allowed, n_threads
+    )
+
+
+def product_topk_reference(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    dense: np.ndarray,
+    k: int,
+    scale: np.ndarray | None = None,
+    exclude_indptr: np.ndarray | None = None,
+    exclude_indices: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
+) -> TopK:
+    """NumPy reference of the Rust ``product_topk`` kernel (same arguments)."""
+    scores = transposed_product_reference(indptr, indices, data, dense, scale)
+    if allowed is not None:
+        _checks.check_length(np.asarray(allowed), "allowed", scores.shape[1])
+        scores = np.where(allowed, scores, np.float32(-np.inf))
+    return topk_reference(scores, k, exclude_indptr, exclude_indices)

@@ -37,3 +37,74 @@ pub fn transposed_product<'py>(
         Ok(out.into_pyarray(py))
     })
 }
+
+type Pair<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
+
+/// The best k columns of each row of transposed_product(...) (same arguments),
+/// selected like topk: best first, ties to the lower column, columns in the row's
+/// exclusion CSR (c x m), outside allowed (bool, m), NaN or -inf never returned.
+/// Returns (indices int64, scores float32) of shape (c, min(k, m)), padded with
+/// -1 / NaN; the product itself is never written.
+#[pyfunction]
+#[pyo3(signature = (
+    indptr, indices, data, dense, k, scale=None, exclude_indptr=None, exclude_indices=None,
+    allowed=None, n_threads=0
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn product_topk<'py>(
+    py: Python<'py>,
+    indptr: &Bound<'py, PyAny>,
+    indices: &Bound<'py, PyAny>,
+    data: &Bound<'py, PyAny>,
+    dense: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = args::k)] k: usize,
+    scale: Option<&Bound<'py, PyAny>>,
+    exclude_indptr: Option<&Bound<'py, PyAny>>,
+    exclude_indices: Option<&Bound<'py, PyAny>>,
+    allowed: Option<&Bound<'py, PyAny>>,
+    #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
+) -> PyResult<Pair<'py>> {
+    guarded("product_topk", || {
+        let dense = array::<f32, numpy::Ix2>(dense, "dense", "float32")?;
+        let dense = matrix(&dense, "dense")?;
+        let sparse = CsrArgs::extract(CsrNames::PLAIN, indptr, indices, Some(data))?;
+        let view = sparse.view_rows(dense.rows())?;
+        let scale = scale
+            .map(|s| array::<f32, numpy::Ix1>(s, "scale", "float32"))
+            .transpose()?;
+        let scale = scale.as_ref().map(|s| slice(s, "scale")).transpose()?;
+        let allowed = allowed
+            .map(|a| array::<bool, numpy::Ix1>(a, "allowed", "bool"))
+            .transpose()?;
+        let allowed = allowed.as_ref().map(|a| slice(a, "allowed")).transpose()?;
+        let exclude = match (exclude_indptr, exclude_indices) {
+            (Some(p), Some(i)) => Some(CsrArgs::extract(CsrNames::EXCLUDE, p, i, None)?),
+            (None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "exclude_indptr, exclude_indices: expected both or neither, received one"
+                        .to_owned(),
+                ))
+            }
+        };
+        let (rows, cols) = (dense.cols(), view.n_rows());
+        let excluded = exclude.as_ref().map(|e| e.view(rows, cols)).transpose()?;
+        let out = py.detach(|| {
+            crate::product::product_topk(
+                &view,
+                dense,
+                scale,
+                k,
+                excluded.as_ref(),
+                allowed,
+                n_threads,
+            )
+        })?;
+        let shape = (rows, out.width);
+        let indices =
+            Array2::from_shape_vec(shape, out.indices).map_err(|e| invalid(format!("k: {e}")))?;
+        let scores =
+            Array2::from_shape_vec(shape, out.scores).map_err(|e| invalid(format!("k: {e}")))?;
+        Ok((indices.into_pyarray(py), scores.into_pyarray(py)))
+    })
+}
