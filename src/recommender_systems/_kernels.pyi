@@ -20,6 +20,7 @@ __all__ = [
     "sparse_topk_product",
     "topk",
     "transposed_product",
+    "transposed_product_f64",
 ]
 __version__: str
 
@@ -102,3 +103,10 @@ def product_topk(
     allowed: npt.NDArray[np.bool_] | None = None,
     n_threads: int = 0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
+def transposed_product_f64(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float64],
+    dense: npt.NDArray[np.float64],
+    n_threads: int = 0,
+) -> npt.NDArray[np.float64]: ...

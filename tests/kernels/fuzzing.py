@@ -330,6 +330,14 @@ def _compare_gram(got: Any, args: Args, before: Args) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+def _product_f64_valid(draw: st.DrawFn) -> Args:
+    args = _product_valid(draw)
+    args.pop("scale", None)
+    args["data"] = args["data"].astype(np.float64)
+    args["dense"] = args["dense"].astype(np.float64)
+    return args
+
+
 def _product_topk_valid(draw: st.DrawFn) -> Args:
     args = _product_valid(draw)
     rows, cols = args["indptr"].size - 1, args["dense"].shape[1]
@@ -357,6 +365,14 @@ def _compare_product(got: Any, args: Args, before: Args) -> None:
     assert got.shape == want.shape and got.dtype == np.float32
     if _exact_sums(before):
         np.testing.assert_array_equal(got, want)
+
+
+def _compare_product_f64(got: Any, args: Args, before: Args) -> None:
+    want = transposed_product_reference(
+        before["indptr"], before["indices"], before["data"], before["dense"]
+    )
+    assert got.shape == want.shape and got.dtype == np.float64
+    np.testing.assert_array_equal(got, want)  # small exact values, or inf / NaN alike
 
 
 def _compare_product_topk(got: Any, args: Args, before: Args) -> None:
@@ -478,6 +494,18 @@ BINDINGS: dict[str, Binding] = {
                 "n_threads": "threads",
             },
             _compare_product,
+        ),
+        Binding(
+            "transposed_product_f64",
+            _product_f64_valid,
+            {
+                "indptr": "indptr",
+                "indices": "indices",
+                "data": "data",
+                "dense": "dense2d",
+                "n_threads": "threads",
+            },
+            _compare_product_f64,
         ),
         Binding(
             "product_topk",

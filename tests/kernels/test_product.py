@@ -37,6 +37,14 @@ def test_matches_scipy_for_any_thread_count(m: int, n: int, c: int, scaled: bool
         np.testing.assert_array_equal(again, got)
 
 
+def test_float64_is_exact_where_float32_rounds() -> None:
+    sparse, dense, _ = problem(40, 150, 20, seed=9)
+    want = np.asarray(sparse.astype(np.float64) @ dense.astype(np.float64)).T
+    got = transposed_product(sparse, dense.astype(np.float64), n_threads=2)
+    assert got.dtype == np.float64 and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+
+
 def test_reference_agrees_and_reads_unsorted_rows() -> None:
     sparse, dense, scale = problem(30, 200, 70, seed=3)
     shuffled = sparse.copy()
@@ -57,7 +65,8 @@ def test_reference_agrees_and_reads_unsorted_rows() -> None:
     [
         # The sparse matrix is read as having one column per row of dense.
         (np.ones((3, 2), np.float32), None, r"indices: expected column indices in \[0, 3\)"),
-        (np.ones((4, 2), np.float64), None, "dense: expected a C-contiguous 2-D float32"),
+        (np.ones((4, 2), np.int64), None, "dense: expected a C-contiguous 2-D float32"),
+        (np.ones((4, 2), np.float64), np.ones(5, np.float32), "scale: expected None"),
         (np.ones((4, 2), np.float32), np.ones(4, np.float32), "scale: expected length 5"),
         (np.ones((4, 2), np.float32), np.full(5, np.nan, np.float32), "scale: expected finite"),
     ],

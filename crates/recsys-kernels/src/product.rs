@@ -20,7 +20,7 @@
 use rayon::prelude::*;
 
 use crate::csr::CsrView;
-use crate::error::{check_finite, check_len, checked_product, KernelError, KernelResult};
+use crate::error::{check_len, checked_product, KernelError, KernelResult};
 use crate::matrix::{Matrix, Shape};
 use crate::simd::{Isa, Portable, Simd};
 use crate::topk::{padded, select_row, Entry, TopK};
@@ -44,16 +44,58 @@ pub fn transposed_product(
     scale: Option<&[f32]>,
     n_threads: usize,
 ) -> KernelResult<Vec<f32>> {
+    let values = sparse.data().ok_or_else(|| {
+        KernelError::new("data", "expected the sparse matrix's values, received none")
+    })?;
+    let dense = Dense::of(dense);
+    product(sparse, values, dense, scale, n_threads)
+}
+
+/// [`transposed_product`] in float64, without a scale: `S` is the pattern of
+/// `sparse` with `values`, `D` is `dense` (row-major, `rows x cols`).
+pub fn transposed_product_f64(
+    sparse: &CsrView<'_>,
+    values: &[f64],
+    dense: &[f64],
+    rows: usize,
+    cols: usize,
+    n_threads: usize,
+) -> KernelResult<Vec<f64>> {
+    check_len("data", values.len(), sparse.nnz())?;
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(KernelError::new("data", "expected finite values"));
+    }
+    if rows.checked_mul(cols) != Some(dense.len()) {
+        return Err(KernelError::new(
+            "dense",
+            format!("expected {rows} x {cols} values, received {}", dense.len()),
+        ));
+    }
+    let dense = Dense {
+        data: dense,
+        rows,
+        cols,
+    };
+    product(sparse, values, dense, None, n_threads)
+}
+
+fn product<T: Real>(
+    sparse: &CsrView<'_>,
+    values: &[T],
+    dense: Dense<'_, T>,
+    scale: Option<&[T]>,
+    n_threads: usize,
+) -> KernelResult<Vec<T>> {
     pool::check_threads(n_threads)?;
-    let (m, c) = (sparse.n_rows(), dense.cols());
+    let (m, c) = (sparse.n_rows(), dense.cols);
     let len = checked_product("dense", c, m)?;
-    let task = Task::new(sparse, dense, scale, memory::bytes_of::<f32>(len))?;
-    let mut out = memory::zeroed::<f32>("dense", len)?;
+    let task = Task::new(sparse, values, dense, scale, memory::bytes_of::<T>(len))?;
+    let mut out = memory::zeroed::<T>("dense", len)?;
     if len == 0 {
         return Ok(out);
     }
     // Each thread's sums are allocated once and cleared for each block.
-    let run = |sums: &mut Vec<f32>, (block, rows): (usize, &mut [f32])| -> KernelResult<()> {
+    let run = |sums: &mut Vec<T>, (block, rows): (usize, &mut [T])| -> KernelResult<()> {
         task.sum(block * COLS, sums)?;
         task.store(sums, rows);
         Ok(())
@@ -108,7 +150,10 @@ pub fn product_topk(
         check_len("allowed", allowed.len(), m)?;
     }
     let width = k.min(m);
-    let task = Task::new(sparse, dense, scale, Some(0))?;
+    let values = sparse.data().ok_or_else(|| {
+        KernelError::new("data", "expected the sparse matrix's values, received none")
+    })?;
+    let task = Task::new(sparse, values, Dense::of(dense), scale, Some(0))?;
     let mut out = padded(c, width)?;
     if width == 0 || c == 0 {
         return Ok(out);
@@ -166,7 +211,7 @@ impl Select<'_> {
     /// Selects rows `first..` of the product from `scratch.sums` into `oi` / `os`.
     fn rows(
         &self,
-        task: &Task<'_>,
+        task: &Task<'_, f32>,
         first: usize,
         scratch: &mut Scratch,
         oi: &mut [i64],
@@ -207,14 +252,14 @@ impl Select<'_> {
 /// The entries of `S` grouped by tile of `DEPTH` columns: tile `t` of row `j` is
 /// `keys[bounds[j * (tiles + 1) + t]..bounds[j * (tiles + 1) + t + 1]]`, in stored
 /// order, each entry's column relative to its tile.
-struct Tiles {
+struct Tiles<T> {
     tiles: usize,
     bounds: Vec<usize>,
     columns: Vec<u32>,
-    values: Vec<f32>,
+    values: Vec<T>,
 }
 
-impl Tiles {
+impl<T: Real> Tiles<T> {
     fn count(sparse: &CsrView<'_>) -> usize {
         sparse.n_cols().div_ceil(DEPTH)
     }
@@ -222,16 +267,15 @@ impl Tiles {
     /// The memory of the grouped entries.
     fn bytes(sparse: &CsrView<'_>) -> Option<usize> {
         let bounds = sparse.n_rows().checked_mul(Self::count(sparse) + 1)?;
-        memory::bytes_of::<usize>(bounds)?
-            .checked_add(memory::bytes_of::<(u32, f32)>(sparse.nnz())?)
+        memory::bytes_of::<usize>(bounds)?.checked_add(memory::bytes_of::<(u32, T)>(sparse.nnz())?)
     }
 
-    fn new(sparse: &CsrView<'_>, values: &[f32]) -> KernelResult<Self> {
+    fn new(sparse: &CsrView<'_>, values: &[T]) -> KernelResult<Self> {
         let tiles = Self::count(sparse);
         let stride = tiles + 1;
         let mut bounds = memory::zeroed::<usize>("indptr", sparse.n_rows() * stride)?;
         let mut columns = memory::zeroed::<u32>("indices", sparse.nnz())?;
-        let mut grouped = memory::zeroed::<f32>("data", sparse.nnz())?;
+        let mut grouped = memory::zeroed::<T>("data", sparse.nnz())?;
         let mut next = vec![0_usize; tiles];
         for (j, row) in bounds.chunks_exact_mut(stride).enumerate() {
             let start = sparse.row_start(j);
@@ -262,40 +306,74 @@ impl Tiles {
 
     /// Row `j`'s entries in tile `t`: columns within the tile, and values.
     #[inline(always)]
-    fn entries(&self, j: usize, t: usize) -> (&[u32], &[f32]) {
+    fn entries(&self, j: usize, t: usize) -> (&[u32], &[T]) {
         let at = j * (self.tiles + 1) + t;
         let range = self.bounds[at]..self.bounds[at + 1];
         (&self.columns[range.clone()], &self.values[range])
     }
 }
 
-struct Task<'a> {
-    tiles: Tiles,
-    dense: Matrix<'a>,
-    scale: Option<&'a [f32]>,
+/// A row-major dense operand of either precision.
+#[derive(Clone, Copy)]
+struct Dense<'a, T> {
+    data: &'a [T],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a> Dense<'a, f32> {
+    fn of(matrix: Matrix<'a>) -> Self {
+        Self {
+            data: matrix.data(),
+            rows: matrix.rows(),
+            cols: matrix.cols(),
+        }
+    }
+}
+
+impl<T> Dense<'_, T> {
+    #[inline(always)]
+    fn row(&self, k: usize) -> &[T] {
+        &self.data[k * self.cols..(k + 1) * self.cols]
+    }
+}
+
+struct Task<'a, T> {
+    tiles: Tiles<T>,
+    dense: Dense<'a, T>,
+    scale: Option<&'a [T]>,
     isa: Isa,
 }
 
-impl<'a> Task<'a> {
+impl<'a, T: Real> Task<'a, T> {
     /// Checks the operands (and that the work and `extra` bytes fit in memory),
-    /// then groups the entries of `sparse` by tile.
+    /// then groups the entries of `sparse` (with `values`) by tile.
     fn new(
         sparse: &CsrView<'_>,
-        dense: Matrix<'a>,
-        scale: Option<&'a [f32]>,
+        values: &[T],
+        dense: Dense<'a, T>,
+        scale: Option<&'a [T]>,
         extra: Option<usize>,
     ) -> KernelResult<Self> {
-        let values = sparse.data().ok_or_else(|| {
-            KernelError::new("data", "expected the sparse matrix's values, received none")
-        })?;
-        dense.expect_rows(sparse.n_cols(), "one per column of the sparse matrix")?;
+        if dense.rows != sparse.n_cols() {
+            return Err(KernelError::new(
+                "dense",
+                format!(
+                    "expected {} rows (one per column of the sparse matrix), received {}",
+                    sparse.n_cols(),
+                    dense.rows
+                ),
+            ));
+        }
         if let Some(scale) = scale {
             check_len("scale", scale.len(), sparse.n_rows())?;
-            check_finite("scale", scale)?;
+            if scale.iter().any(|v| !v.finite()) {
+                return Err(KernelError::new("scale", "expected finite values"));
+            }
         }
-        let sums = memory::bytes_of::<f32>(sparse.n_rows().saturating_mul(COLS + 2));
+        let sums = memory::bytes_of::<T>(sparse.n_rows().saturating_mul(COLS + 2));
         let threads = pool::useful_threads();
-        let bytes = Tiles::bytes(sparse)
+        let bytes = Tiles::<T>::bytes(sparse)
             .zip(sums.and_then(|b| b.checked_mul(threads)))
             .and_then(|(a, b)| a.checked_add(b)?.checked_add(extra?));
         memory::ensure("dense", "the product", bytes)?;
@@ -314,26 +392,26 @@ impl<'a> Task<'a> {
 
     /// Whether the work is too small to share between threads.
     fn sequential(&self, n_threads: usize) -> bool {
-        let work = self.tiles.values.len().saturating_mul(self.dense.cols());
+        let work = self.tiles.values.len().saturating_mul(self.dense.cols);
         work < PARALLEL_MIN_WORK || pool::effective_threads(n_threads) == 1
     }
 
     /// Column `j` of a row of the product from its sum.
     #[inline(always)]
-    fn scaled(&self, j: usize, sum: f32) -> f32 {
+    fn scaled(&self, j: usize, sum: T) -> T {
         self.scale.map_or(sum, |scale| sum * scale[j])
     }
 
     /// `sums[j * COLS + u]`: entry `(first + u, j)` of the product before scaling.
-    fn sum(&self, first: usize, sums: &mut Vec<f32>) -> KernelResult<()> {
+    fn sum(&self, first: usize, sums: &mut Vec<T>) -> KernelResult<()> {
         let m = self.rows();
         if sums.is_empty() {
-            *sums = memory::zeroed::<f32>("dense", m * COLS)?;
+            *sums = memory::zeroed::<T>("dense", m * COLS)?;
         } else {
-            sums.fill(0.0);
+            sums.fill(T::ZERO);
         }
         match self.isa {
-            Isa::Portable => self.fill::<Portable>(first, sums),
+            Isa::Portable => self.fill(first, sums, T::add_rows),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::detect` found AVX2 and FMA on this CPU.
             Isa::Avx2Fma => unsafe { self.fill_avx2(first, sums) },
@@ -343,7 +421,7 @@ impl<'a> Task<'a> {
 
     /// Writes the block's rows of the product (`rows`, row-major), a cache line of
     /// each row at a time.
-    fn store(&self, sums: &[f32], rows: &mut [f32]) {
+    fn store(&self, sums: &[T], rows: &mut [T]) {
         let m = self.rows();
         let mut start = 0;
         while start < m {
@@ -361,16 +439,25 @@ impl<'a> Task<'a> {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn fill_avx2(&self, first: usize, sums: &mut [f32]) {
-        self.fill::<crate::simd::Avx2Fma>(first, sums);
+    unsafe fn fill_avx2(&self, first: usize, sums: &mut [T]) {
+        // SAFETY: this function runs with AVX2 and FMA enabled.
+        self.fill(first, sums, |acc, packed, columns, values| unsafe {
+            T::add_rows_avx2(acc, packed, columns, values)
+        });
     }
 
-    /// Adds every entry's row of `D` (columns `first..first + COLS`) to its row's sums.
+    /// Adds every entry's row of `D` (columns `first..first + COLS`) to its row's
+    /// sums, with `add` (one row of `S` in one tile).
     #[inline(always)]
-    fn fill<S: AddRows>(&self, first: usize, sums: &mut [f32]) {
-        let n = self.dense.rows();
-        let width = COLS.min(self.dense.cols() - first);
-        let mut packed = [[0.0_f32; COLS]; DEPTH];
+    fn fill(
+        &self,
+        first: usize,
+        sums: &mut [T],
+        add: impl Fn(&mut [T; COLS], &Packed<T>, &[u32], &[T]),
+    ) {
+        let n = self.dense.rows;
+        let width = COLS.min(self.dense.cols - first);
+        let mut packed = [[T::ZERO; COLS]; DEPTH];
         for t in 0..self.tiles.tiles {
             let top = t * DEPTH;
             let depth = DEPTH.min(n - top);
@@ -380,43 +467,66 @@ impl<'a> Task<'a> {
             for (j, acc) in sums.chunks_exact_mut(COLS).enumerate() {
                 let (columns, values) = self.tiles.entries(j, t);
                 if !columns.is_empty() {
-                    let acc: &mut [f32; COLS] = acc.try_into().expect("COLS floats");
-                    S::add_rows(acc, &packed, columns, values);
+                    let acc: &mut [T; COLS] = acc.try_into().expect("COLS values");
+                    add(acc, &packed, columns, values);
                 }
             }
         }
     }
 }
 
-/// `acc += Σ x packed[k]` over the entries `(k, x)` of one row in one tile.
-trait AddRows: Simd {
-    fn add_rows(acc: &mut [f32; COLS], packed: &Packed, columns: &[u32], values: &[f32]);
+type Packed<T> = [[T; COLS]; DEPTH];
+
+/// The element types of the product, and how each adds a row's entries:
+/// `acc += Σ x packed[k]` over the entries `(k, x)` of one row of `S` in one tile.
+trait Real: Copy + Send + Sync + memory::Zeroable + std::ops::Mul<Output = Self> + 'static {
+    const ZERO: Self;
+    fn finite(self) -> bool;
+    /// Plain arithmetic, for any CPU.
+    fn add_rows(acc: &mut [Self; COLS], packed: &Packed<Self>, columns: &[u32], values: &[Self]);
+    /// With fused multiply-adds.
+    ///
+    /// # Safety
+    /// Only from a function compiled with AVX2 and FMA, on a CPU that has them.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn add_rows_avx2(
+        acc: &mut [Self; COLS],
+        packed: &Packed<Self>,
+        columns: &[u32],
+        values: &[Self],
+    );
 }
 
-type Packed = [[f32; COLS]; DEPTH];
+impl Real for f32 {
+    const ZERO: Self = 0.0;
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
 
-impl AddRows for Portable {
     #[inline(always)]
-    fn add_rows(acc: &mut [f32; COLS], packed: &Packed, columns: &[u32], values: &[f32]) {
+    fn add_rows(acc: &mut [f32; COLS], packed: &Packed<f32>, columns: &[u32], values: &[f32]) {
         for (&k, &x) in columns.iter().zip(values) {
             for (s, &v) in acc.iter_mut().zip(&packed[k as usize]) {
-                *s = Self::mul_add(x, v, *s);
+                *s = Portable::mul_add(x, v, *s);
             }
         }
     }
-}
 
-#[cfg(target_arch = "x86_64")]
-impl AddRows for crate::simd::Avx2Fma {
     /// The sums stay in eight registers while the row's entries are added (the
     /// compiler keeps an array of them in memory, one store per entry).
+    #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    fn add_rows(acc: &mut [f32; COLS], packed: &Packed, columns: &[u32], values: &[f32]) {
+    unsafe fn add_rows_avx2(
+        acc: &mut [f32; COLS],
+        packed: &Packed<f32>,
+        columns: &[u32],
+        values: &[f32],
+    ) {
         use std::arch::x86_64::{
             _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_storeu_ps,
         };
-        // SAFETY: only called from `fill_avx2`, after `Isa::detect` found AVX2 and
-        // FMA; every pointer is to 8 floats inside `acc` or a row of `packed`.
+        // SAFETY: the caller runs with AVX2 and FMA; every pointer is to 8 floats
+        // inside `acc` or a row of `packed`.
         unsafe {
             let a = acc.as_mut_ptr();
             let mut s = [_mm256_loadu_ps(a); 8];
@@ -433,6 +543,45 @@ impl AddRows for crate::simd::Avx2Fma {
             for (i, lane) in s.iter().enumerate() {
                 _mm256_storeu_ps(a.add(8 * i), *lane);
             }
+        }
+    }
+}
+
+impl Real for f64 {
+    const ZERO: Self = 0.0;
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+
+    #[inline(always)]
+    fn add_rows(acc: &mut [f64; COLS], packed: &Packed<f64>, columns: &[u32], values: &[f64]) {
+        for (&k, &x) in columns.iter().zip(values) {
+            for (s, &v) in acc.iter_mut().zip(&packed[k as usize]) {
+                *s += x * v;
+            }
+        }
+    }
+
+    /// Compiled inside `fill_avx2`, where `mul_add` is one instruction. Half a row
+    /// at a time: 32 sums are the eight registers the compiler keeps them in.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn add_rows_avx2(
+        acc: &mut [f64; COLS],
+        packed: &Packed<f64>,
+        columns: &[u32],
+        values: &[f64],
+    ) {
+        const HALF: usize = COLS / 2;
+        for (h, half) in acc.chunks_exact_mut(HALF).enumerate() {
+            let mut sums: [f64; HALF] = half.try_into().expect("half a row");
+            for (&k, &x) in columns.iter().zip(values) {
+                let d = &packed[k as usize][h * HALF..(h + 1) * HALF];
+                for (s, &v) in sums.iter_mut().zip(d) {
+                    *s = x.mul_add(v, *s);
+                }
+            }
+            half.copy_from_slice(&sums);
         }
     }
 }
@@ -555,6 +704,26 @@ mod tests {
         );
         assert!(transposed_product(&s, dense, Some(&[1.0]), 1).is_err());
         assert!(transposed_product(&s, dense, Some(&[1.0, f32::NAN]), 1).is_err());
+    }
+
+    #[test]
+    fn float64_matches_float32_on_exact_values() {
+        let mut seed = 5;
+        let (m, n, c) = (70, 140, 66);
+        let (indptr, indices, data) = sparse(m, n, &mut seed);
+        let data: Vec<f32> = data.iter().map(|v| (v * 8.0).round()).collect();
+        let s = CsrView::new(CsrNames::PLAIN, &indptr, &indices, Some(&data), m, n).unwrap();
+        let d: Vec<f32> = (0..n * c).map(|_| (lcg(&mut seed) * 8.0).floor()).collect();
+        let dense = Matrix::new("dense", &d, n, c).unwrap();
+        let want = transposed_product(&s, dense, None, 1).unwrap();
+        let data64: Vec<f64> = data.iter().map(|&v| f64::from(v)).collect();
+        let d64: Vec<f64> = d.iter().map(|&v| f64::from(v)).collect();
+        for threads in [1, 2] {
+            let got = transposed_product_f64(&s, &data64, &d64, n, c, threads).unwrap();
+            assert!(got.iter().zip(&want).all(|(g, w)| *g == f64::from(*w)));
+        }
+        assert!(transposed_product_f64(&s, &data64[1..], &d64, n, c, 1).is_err());
+        assert!(transposed_product_f64(&s, &data64, &d64[1..], n, c, 1).is_err());
     }
 
     #[test]

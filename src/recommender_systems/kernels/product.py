@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recommender_systems.errors import ParameterError
 from recommender_systems.kernels import _checks
 from recommender_systems.kernels._loader import RUST, extension
 from recommender_systems.kernels.selection import TopK, csr_arrays, topk_reference
@@ -36,9 +37,10 @@ def transposed_product(
     scale: np.ndarray | None = None,
     n_threads: int = 0,
 ) -> np.ndarray:
-    """``(sparse @ dense).T`` as a C-contiguous float32 array (``dense``: C-contiguous
-    float32 with one row per column of ``sparse``), column ``j`` times ``scale[j]``
-    when ``scale`` (float32, one value per row of ``sparse``) is given.
+    """``(sparse @ dense).T`` as a C-contiguous array of ``dense``'s dtype (``dense``:
+    C-contiguous float32, or float64 without ``scale``, with one row per column of
+    ``sparse``), column ``j`` times ``scale[j]`` when ``scale`` (float32, one value
+    per row of ``sparse``) is given.
 
     Example:
         >>> s = sp.csr_matrix(np.array([[1, 0], [2, 3]], dtype=np.float32))
@@ -46,6 +48,15 @@ def transposed_product(
         [[1.0, 8.0], [10.0, 80.0]]
     """
     indptr, indices = csr_arrays(sparse)
+    double = isinstance(dense, np.ndarray) and dense.dtype == np.float64
+    if double and scale is not None:
+        raise ParameterError("scale: expected None with a float64 dense matrix")
+    if double:
+        data64 = np.ascontiguousarray(sparse.data, dtype=np.float64)
+        if not RUST:
+            _checks.check_threads(n_threads)
+            return transposed_product_reference(indptr, indices, data64, dense)
+        return extension.transposed_product_f64(indptr, indices, data64, dense, n_threads)
     data = np.ascontiguousarray(sparse.data, dtype=np.float32)
     if not RUST:
         _checks.check_threads(n_threads)
@@ -60,8 +71,15 @@ def transposed_product_reference(
     dense: np.ndarray,
     scale: np.ndarray | None = None,
 ) -> np.ndarray:
-    """SciPy reference of the Rust ``transposed_product`` kernel (same arguments)."""
-    dense = _checks.check_factor_matrix(dense, "dense")
+    """SciPy reference of the Rust ``transposed_product`` and ``transposed_product_f64``
+    kernels (same arguments; float64 when ``dense`` is)."""
+    double = isinstance(dense, np.ndarray) and dense.dtype == np.float64
+    if double:
+        if not dense.flags.c_contiguous or dense.ndim != 2:
+            raise ParameterError("dense: expected a C-contiguous 2-D float64 array")
+        _checks.check_finite(data, "data")
+    else:
+        dense = _checks.check_factor_matrix(dense, "dense")
     sparse = sp.csr_matrix((data, indices, indptr), shape=(indptr.size - 1, dense.shape[0]))
     out = np.asarray(sparse @ dense).T
     if scale is not None:
@@ -70,7 +88,7 @@ def transposed_product_reference(
         _checks.check_finite(scale, "scale")
         with np.errstate(invalid="ignore", over="ignore"):  # inf * 0 is NaN, as in Rust
             out = out * scale
-    return np.ascontiguousarray(out, dtype=np.float32)
+    return np.ascontiguousarray(out, dtype=np.float64 if double else np.float32)
 
 
 def product_topk(

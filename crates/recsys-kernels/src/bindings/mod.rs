@@ -24,6 +24,7 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(als::gram, m)?)?;
     m.add_function(wrap_pyfunction!(product::transposed_product, m)?)?;
     m.add_function(wrap_pyfunction!(product::product_topk, m)?)?;
+    m.add_function(wrap_pyfunction!(product::transposed_product_f64, m)?)?;
     #[cfg(feature = "panic-probe")]
     m.add_function(wrap_pyfunction!(probe::_panic_probe, m)?)?;
     Ok(())

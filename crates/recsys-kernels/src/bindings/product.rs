@@ -1,5 +1,5 @@
 use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyArray2};
+use numpy::{IntoPyArray, PyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use super::args::{self, array, guarded, invalid, matrix, slice, CsrArgs};
@@ -106,5 +106,35 @@ pub fn product_topk<'py>(
         let scores =
             Array2::from_shape_vec(shape, out.scores).map_err(|e| invalid(format!("k: {e}")))?;
         Ok((indices.into_pyarray(py), scores.into_pyarray(py)))
+    })
+}
+
+/// transposed_product in float64, without a scale: data (float64) are the values
+/// of the CSR matrix S, dense a C-contiguous float64 matrix D; returns (S D)ᵀ as a
+/// C-contiguous float64 array.
+#[pyfunction]
+#[pyo3(signature = (indptr, indices, data, dense, n_threads=0))]
+pub fn transposed_product_f64<'py>(
+    py: Python<'py>,
+    indptr: &Bound<'py, PyAny>,
+    indices: &Bound<'py, PyAny>,
+    data: &Bound<'py, PyAny>,
+    dense: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    guarded("transposed_product_f64", || {
+        let dense = array::<f64, numpy::Ix2>(dense, "dense", "float64")?;
+        let (rows, cols) = (dense.shape()[0], dense.shape()[1]);
+        let values = slice(&dense, "dense")?;
+        let data = array::<f64, numpy::Ix1>(data, "data", "float64")?;
+        let data = slice(&data, "data")?;
+        let sparse = CsrArgs::extract(CsrNames::PLAIN, indptr, indices, None)?;
+        let view = sparse.view_rows(rows)?;
+        let out = py.detach(|| {
+            crate::product::transposed_product_f64(&view, data, values, rows, cols, n_threads)
+        })?;
+        let out = Array2::from_shape_vec((cols, view.n_rows()), out)
+            .map_err(|e| invalid(format!("dense: {e}")))?;
+        Ok(out.into_pyarray(py))
     })
 }
