@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use crate::csr::CsrView;
 use crate::error::{checked_product, KernelError, KernelResult};
 use crate::matrix::{Matrix, Shape};
+use crate::simd::Isa;
 use crate::{memory, pool};
 
 /// Rows times columns below which the work runs on the calling thread: handing a
@@ -180,35 +181,38 @@ const BLOCK: usize = 32;
 
 /// Fills `heap` with the row's best `width` candidates, sorted best first.
 pub(crate) fn select_row(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry>) {
+    #[cfg(target_arch = "x86_64")]
+    if Isa::detect() == Isa::Avx2Fma {
+        // SAFETY: `Isa::detect` found AVX2 on this CPU.
+        return unsafe { select_row_avx2(row, excluded, width, heap) };
+    }
+    select_row_with(row, excluded, width, heap);
+}
+
+/// [`select_row`] compiled for AVX2: its block test runs eight lanes at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn select_row_avx2(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry>) {
+    select_row_with(row, excluded, width, heap);
+}
+
+#[inline(always)]
+fn select_row_with(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry>) {
     heap.clear();
     let mut start = 0;
     for (scores, skips) in row.chunks(BLOCK).zip(excluded.chunks(BLOCK)) {
+        // Once the heap is full, a block whose every candidate score is at most the
+        // worst kept score cannot change it (an equal score loses the tie to the lower
+        // index). Excluded columns do not count: they are often the best scores (a
+        // user's own items), and would send most blocks down the slow path. This
+        // test is branch-free, so it vectorises; NaN compares false.
         if heap.len() == width {
-            // Once the heap is full, only a candidate above the worst kept score can
-            // enter (an equal score loses the tie to the lower index; NaN and -inf
-            // compare false). The block's candidates are found by one branch-free
-            // pass (it vectorises), and then visited in column order. Excluded
-            // columns do not count: they are often the best scores (a user's own
-            // items), and would send most blocks down the slow path.
             let worst = heap[0].score;
-            let mut above: u32 = 0;
-            for (offset, (&s, &skip)) in scores.iter().zip(skips).enumerate() {
-                above |= u32::from((s > worst) & !skip) << offset;
+            let better = |any: bool, (&s, &skip): (&f32, &bool)| any | ((s > worst) & !skip);
+            if !scores.iter().zip(skips).fold(false, better) {
+                start += scores.len();
+                continue;
             }
-            while above != 0 {
-                let offset = above.trailing_zeros() as usize;
-                above &= above - 1;
-                let score = scores[offset];
-                if score > heap[0].score {
-                    heap[0] = Entry {
-                        score,
-                        index: (start + offset) as u32,
-                    };
-                    sift_down(heap, 0);
-                }
-            }
-            start += scores.len();
-            continue;
         }
         for (offset, (&score, &skip)) in scores.iter().zip(skips).enumerate() {
             if skip || score.is_nan() || score == f32::NEG_INFINITY {
