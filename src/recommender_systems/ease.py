@@ -179,6 +179,7 @@ class RegularizationPath:
         self.u = np.ascontiguousarray(u, dtype=np.float32)
         self._last: tuple[sp.csr_matrix, np.ndarray] | None = None
         self._inverse: tuple[float, np.ndarray] | None = None
+        self._gram: np.ndarray | None = None
 
     def diagonal(self, l2: float) -> np.ndarray:
         """``λ diag(P(λ))``, in float64: it divides every score, and is close to 0
@@ -254,9 +255,12 @@ class RegularizationPath:
         v = self.u * np.sqrt(l2 / (self.spectrum + l2)).astype(np.float32)
         if 2 * users.size <= v.shape[0]:
             return v @ -v[users].T
-        # All of -A, upper triangle only (half a product); vᵀ in Fortran order is
-        # v itself, so trans=1 reads it without a copy.
-        negative = blas.ssyrk(-1.0, v.T, trans=1)
+        if self._gram is None:
+            self._gram = np.empty(v.shape, dtype=np.float32, order="F")
+        # All of -A, upper triangle only (half a product), into the same buffer for
+        # every λ (the results never keep it); vᵀ in Fortran order is v itself, so
+        # trans=1 reads it without a copy.
+        negative = blas.ssyrk(-1.0, v.T, trans=1, c=self._gram, overwrite_c=1)
         _symmetrize_from_upper(negative)
         # Symmetric, so its transpose (C order, no copy) is the same matrix.
         negative = negative.T
