@@ -15,7 +15,7 @@ from recommender_systems import (
     generate_interactions,
 )
 from recommender_systems.ease import RegularizationPath
-from recommender_systems.query import rank
+from recommender_systems.query import rank, select_rows
 from tests.helpers import dense
 
 
@@ -101,6 +101,13 @@ def test_the_path_scores_its_own_rows_and_fold_ins_like_a_float64_fit() -> None:
         np.testing.assert_allclose(path.user_scores(few, l2), want[few], rtol=1e-4, atol=atol)
         # The same rows as fold-in histories take the general route.
         np.testing.assert_allclose(path.scores(x, l2), want, rtol=1e-3, atol=atol)
+        # The fused candidate step ranks those scores, for any set of rows.
+        for rows in (users, users[1:][::-1], few):
+            seen = select_rows(data.matrix, rows)
+            top = path.user_top_candidates(rows, l2, 5, seen, None)
+            ranked = rank(path.user_scores(rows, l2), 5, seen, None)
+            np.testing.assert_array_equal(top[0], ranked[0])
+            np.testing.assert_array_equal(top[1], ranked[1])
 
 
 def test_only_a_view_fitted_on_the_paths_rows_scores_them_by_index(wide: Interactions) -> None:

@@ -97,6 +97,7 @@ def product_topk(
     data: npt.NDArray[np.float32],
     dense: npt.NDArray[np.float32],
     k: int,
+    columns: npt.NDArray[np.int64] | None = None,
     scale: npt.NDArray[np.float32] | None = None,
     exclude_indptr: npt.NDArray[np.int64] | None = None,
     exclude_indices: npt.NDArray[np.int32] | None = None,

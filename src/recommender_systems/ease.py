@@ -179,6 +179,9 @@ class RegularizationPath:
         self.u = np.ascontiguousarray(u, dtype=np.float32)
         self._last: tuple[sp.csr_matrix, np.ndarray] | None = None
         self._inverse: tuple[float, np.ndarray] | None = None
+        # Buffers of _minus_a, the same for every λ (a fresh users x users matrix
+        # per λ costs its page faults).
+        self._v: np.ndarray | None = None
         self._gram: np.ndarray | None = None
 
     def diagonal(self, l2: float) -> np.ndarray:
@@ -225,7 +228,10 @@ class RegularizationPath:
     def user_scores(self, users: np.ndarray, l2: float) -> np.ndarray:
         """EASE scores of the rows ``users`` of the path's own ``X`` for λ = ``l2``
         (float32): ``H - A_S X D⁻¹``, without ``W``."""
-        out = self._times_x(self._minus_a(users, l2), l2)
+        left, columns = self._minus_a(users, l2)
+        if columns is not None:
+            left = np.ascontiguousarray(left[:, columns])
+        out = self._times_x(left, l2)
         _add_rows(out, select_rows(self.x, users), None)
         return out
 
@@ -241,32 +247,35 @@ class RegularizationPath:
         :func:`~recommender_systems.query.rank` selects them), selected as the
         product is computed, without writing it: a row's own items are excluded, so
         only ``-A_S X D⁻¹`` is ranked."""
+        left, columns = self._minus_a(users, l2)
         return product_topk(
             self.xt,
-            self._minus_a(users, l2),
+            left,
             n,
+            columns=columns,
             scale=self._inverse_diagonal(l2),
             exclude=seen,
             allowed=allowed,
         )
 
-    def _minus_a(self, users: np.ndarray, l2: float) -> np.ndarray:
-        """``-A[:, users]`` (C order), ``A = V Vᵀ`` with ``V = U diag(√(λ/(s+λ)))``."""
-        v = self.u * np.sqrt(l2 / (self.spectrum + l2)).astype(np.float32)
-        if 2 * users.size <= v.shape[0]:
-            return v @ -v[users].T
+    def _minus_a(self, users: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """``-A[:, users]`` (C order), ``A = V Vᵀ`` with ``V = U diag(√(λ/(s+λ)))``:
+        computed for those users alone when they are few, else as all of ``-A`` and
+        the columns to read (``None`` for all)."""
         if self._gram is None:
-            self._gram = np.empty(v.shape, dtype=np.float32, order="F")
-        # All of -A, upper triangle only (half a product), into the same buffer for
-        # every λ (the results never keep it); vᵀ in Fortran order is v itself, so
-        # trans=1 reads it without a copy.
+            self._v = np.empty_like(self.u)
+            self._gram = np.empty(self.u.shape, dtype=np.float32, order="F")
+        v = np.multiply(self.u, np.sqrt(l2 / (self.spectrum + l2)).astype(np.float32), out=self._v)
+        if 2 * users.size <= v.shape[0]:
+            return v @ -v[users].T, None
+        # All of -A, upper triangle only (half a product), into its buffer (the
+        # results never keep it); vᵀ in Fortran order is v itself, so trans=1 reads
+        # it without a copy.
         negative = blas.ssyrk(-1.0, v.T, trans=1, c=self._gram, overwrite_c=1)
         _symmetrize_from_upper(negative)
         # Symmetric, so its transpose (C order, no copy) is the same matrix.
-        negative = negative.T
-        if _is_all(users, v.shape[0]):
-            return negative
-        return np.ascontiguousarray(negative[:, users])
+        columns = None if _is_all(users, v.shape[0]) else np.ascontiguousarray(users, np.int64)
+        return negative.T, columns
 
 
 class _EASEOnPath(EASE):

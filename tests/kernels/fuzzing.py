@@ -342,6 +342,10 @@ def _product_topk_valid(draw: st.DrawFn) -> Args:
     args = _product_valid(draw)
     rows, cols = args["indptr"].size - 1, args["dense"].shape[1]
     args["k"] = _k(draw, rows)
+    if draw(st.booleans()):  # some columns of dense, in any order, repeats allowed
+        picks = st.lists(st.integers(0, cols - 1), max_size=6) if cols else st.just([])
+        args["columns"] = np.array(draw(picks), dtype=np.int64)
+        cols = args["columns"].size
     if draw(st.booleans()):
         exclude = _csr_args(_pattern(draw, cols, rows, None), "exclude_")
         args["exclude_indptr"] = exclude["exclude_indptr"]
@@ -382,6 +386,7 @@ def _compare_product_topk(got: Any, args: Args, before: Args) -> None:
         before["data"],
         before["dense"],
         min(before["k"], 2**62),
+        before.get("columns"),
         before.get("scale"),
         before.get("exclude_indptr"),
         before.get("exclude_indices"),
@@ -516,6 +521,7 @@ BINDINGS: dict[str, Binding] = {
                 "data": "data",
                 "dense": "dense2d",
                 "k": "count",
+                "columns": "indices",
                 "scale": "norms",
                 "exclude_indptr": "indptr",
                 "exclude_indices": "indices",

@@ -74,7 +74,8 @@ pub fn transposed_product_f64(
     let dense = Dense {
         data: dense,
         rows,
-        cols,
+        stride: cols,
+        columns: None,
     };
     product(sparse, values, dense, None, n_threads)
 }
@@ -87,7 +88,7 @@ fn product<T: Real>(
     n_threads: usize,
 ) -> KernelResult<Vec<T>> {
     pool::check_threads(n_threads)?;
-    let (m, c) = (sparse.n_rows(), dense.cols);
+    let (m, c) = (sparse.n_rows(), dense.cols());
     let len = checked_product("dense", c, m)?;
     let task = Task::new(sparse, values, dense, scale, memory::bytes_of::<T>(len))?;
     let mut out = memory::zeroed::<T>("dense", len)?;
@@ -121,11 +122,13 @@ fn product<T: Real>(
 /// (see [`crate::topk`]): best first, ties to the lower column, columns in the
 /// row's `exclude` row or outside `allowed` (and NaN or -inf) never returned. Each
 /// block of rows is selected while its sums are in cache; the product itself is
-/// never written.
+/// never written. With `columns`, `D` is read as `D[:, columns]` (one row of the
+/// product per entry), without a copy.
 #[allow(clippy::too_many_arguments)]
 pub fn product_topk(
     sparse: &CsrView<'_>,
     dense: Matrix<'_>,
+    columns: Option<&[i64]>,
     scale: Option<&[f32]>,
     k: usize,
     exclude: Option<&CsrView<'_>>,
@@ -133,6 +136,25 @@ pub fn product_topk(
     n_threads: usize,
 ) -> KernelResult<TopK> {
     pool::check_threads(n_threads)?;
+    if let Some(columns) = columns {
+        if let Some(pos) = columns
+            .iter()
+            .position(|&c| c < 0 || c as usize >= dense.cols())
+        {
+            return Err(KernelError::new(
+                "columns",
+                format!(
+                    "expected column indices in [0, {}), received {} at position {pos}",
+                    dense.cols(),
+                    columns[pos]
+                ),
+            ));
+        }
+    }
+    let dense = Dense {
+        columns,
+        ..Dense::of(dense)
+    };
     let (m, c) = (sparse.n_rows(), dense.cols());
     if let Some(csr) = exclude {
         if csr.n_rows() != c || csr.n_cols() != m {
@@ -153,7 +175,7 @@ pub fn product_topk(
     let values = sparse.data().ok_or_else(|| {
         KernelError::new("data", "expected the sparse matrix's values, received none")
     })?;
-    let task = Task::new(sparse, values, Dense::of(dense), scale, Some(0))?;
+    let task = Task::new(sparse, values, dense, scale, Some(0))?;
     let mut out = padded(c, width)?;
     if width == 0 || c == 0 {
         return Ok(out);
@@ -313,12 +335,15 @@ impl<T: Real> Tiles<T> {
     }
 }
 
-/// A row-major dense operand of either precision.
+/// A row-major dense operand of either precision, or some of its columns.
 #[derive(Clone, Copy)]
 struct Dense<'a, T> {
     data: &'a [T],
     rows: usize,
-    cols: usize,
+    /// Values per row of `data`.
+    stride: usize,
+    /// The columns read, in this order (all when `None`).
+    columns: Option<&'a [i64]>,
 }
 
 impl<'a> Dense<'a, f32> {
@@ -326,15 +351,31 @@ impl<'a> Dense<'a, f32> {
         Self {
             data: matrix.data(),
             rows: matrix.rows(),
-            cols: matrix.cols(),
+            stride: matrix.cols(),
+            columns: None,
         }
     }
 }
 
-impl<T> Dense<'_, T> {
+impl<T: Copy> Dense<'_, T> {
+    /// The number of columns read (rows of the product).
+    fn cols(&self) -> usize {
+        self.columns.map_or(self.stride, <[i64]>::len)
+    }
+
+    /// Copies row `k`'s columns `first..first + dst.len()` (of those read) to `dst`.
     #[inline(always)]
-    fn row(&self, k: usize) -> &[T] {
-        &self.data[k * self.cols..(k + 1) * self.cols]
+    fn pack(&self, k: usize, first: usize, dst: &mut [T]) {
+        let row = &self.data[k * self.stride..(k + 1) * self.stride];
+        let width = dst.len();
+        match self.columns {
+            None => dst.copy_from_slice(&row[first..first + width]),
+            Some(columns) => {
+                for (d, &c) in dst.iter_mut().zip(&columns[first..first + width]) {
+                    *d = row[c as usize];
+                }
+            }
+        }
     }
 }
 
@@ -392,7 +433,7 @@ impl<'a, T: Real> Task<'a, T> {
 
     /// Whether the work is too small to share between threads.
     fn sequential(&self, n_threads: usize) -> bool {
-        let work = self.tiles.values.len().saturating_mul(self.dense.cols);
+        let work = self.tiles.values.len().saturating_mul(self.dense.cols());
         work < PARALLEL_MIN_WORK || pool::effective_threads(n_threads) == 1
     }
 
@@ -456,13 +497,13 @@ impl<'a, T: Real> Task<'a, T> {
         add: impl Fn(&mut [T; COLS], &Packed<T>, &[u32], &[T]),
     ) {
         let n = self.dense.rows;
-        let width = COLS.min(self.dense.cols - first);
+        let width = COLS.min(self.dense.cols() - first);
         let mut packed = [[T::ZERO; COLS]; DEPTH];
         for t in 0..self.tiles.tiles {
             let top = t * DEPTH;
             let depth = DEPTH.min(n - top);
             for (k, dst) in packed.iter_mut().enumerate().take(depth) {
-                dst[..width].copy_from_slice(&self.dense.row(top + k)[first..first + width]);
+                self.dense.pack(top + k, first, &mut dst[..width]);
             }
             for (j, acc) in sums.chunks_exact_mut(COLS).enumerate() {
                 let (columns, values) = self.tiles.entries(j, t);
@@ -666,10 +707,12 @@ mod tests {
                 .collect();
             let scores = Matrix::new("scores", &masked, c, m).unwrap();
             let want = crate::topk::topk(scores, Some(&ex), k, 1).unwrap();
+            let bits = |t: &TopK| t.scores.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             for threads in [1, 2] {
                 let got = product_topk(
                     &s,
                     dense,
+                    None,
                     Some(&scale),
                     k,
                     Some(&ex),
@@ -678,9 +721,33 @@ mod tests {
                 )
                 .unwrap();
                 assert_eq!(got.indices, want.indices);
-                let bits = |t: &TopK| t.scores.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&got), bits(&want));
             }
+            // Columns of D chosen (reversed, one twice): the product of D[:, columns].
+            let columns: Vec<i64> = (0..c as i64).rev().chain([0]).collect();
+            let picked: Vec<f32> = (0..n)
+                .flat_map(|k| columns.iter().map(move |&u| (k, u)))
+                .map(|(k, u)| d[k * c + u as usize])
+                .collect();
+            let picked = Matrix::new("dense", &picked, n, columns.len()).unwrap();
+            let (ex_ptr, ex_idx, _) = sparse(columns.len(), m, &mut seed);
+            let ex =
+                CsrView::new(CsrNames::EXCLUDE, &ex_ptr, &ex_idx, None, columns.len(), m).unwrap();
+            let want = product_topk(&s, picked, None, Some(&scale), k, Some(&ex), None, 1).unwrap();
+            let got = product_topk(
+                &s,
+                dense,
+                Some(&columns),
+                Some(&scale),
+                k,
+                Some(&ex),
+                None,
+                2,
+            )
+            .unwrap();
+            assert_eq!(got.indices, want.indices);
+            assert_eq!(bits(&got), bits(&want));
+            assert!(product_topk(&s, dense, Some(&[c as i64]), None, k, None, None, 1).is_err());
         }
     }
 

@@ -96,6 +96,7 @@ def product_topk(
     dense: np.ndarray,
     k: int,
     *,
+    columns: np.ndarray | None = None,
     scale: np.ndarray | None = None,
     exclude: sp.csr_matrix | sp.csr_array | None = None,
     allowed: np.ndarray | None = None,
@@ -104,7 +105,8 @@ def product_topk(
     """The best ``k`` columns of each row of :func:`transposed_product`, as
     :func:`~recommender_systems.kernels.topk` selects them (``exclude``: one CSR row
     per output row), never a column outside ``allowed`` (a boolean mask): indices
-    (int64) and scores (float32), padded with -1 and NaN.
+    (int64) and scores (float32), padded with -1 and NaN. With ``columns`` (int64),
+    ``dense`` is read as ``dense[:, columns]``, without a copy.
 
     Example:
         >>> s = sp.csr_matrix(np.array([[1, 0], [2, 3]], dtype=np.float32))
@@ -117,10 +119,10 @@ def product_topk(
     if not RUST:
         _checks.check_threads(n_threads)
         return product_topk_reference(
-            indptr, indices, data, dense, k, scale, ex_indptr, ex_indices, allowed
+            indptr, indices, data, dense, k, columns, scale, ex_indptr, ex_indices, allowed
         )
     return extension.product_topk(
-        indptr, indices, data, dense, k, scale, ex_indptr, ex_indices, allowed, n_threads
+        indptr, indices, data, dense, k, columns, scale, ex_indptr, ex_indices, allowed, n_threads
     )
 
 
@@ -130,12 +132,19 @@ def product_topk_reference(
     data: np.ndarray,
     dense: np.ndarray,
     k: int,
+    columns: np.ndarray | None = None,
     scale: np.ndarray | None = None,
     exclude_indptr: np.ndarray | None = None,
     exclude_indices: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
 ) -> TopK:
     """NumPy reference of the Rust ``product_topk`` kernel (same arguments)."""
+    dense = _checks.check_factor_matrix(dense, "dense")
+    if columns is not None:
+        columns = np.asarray(columns)
+        if columns.size and (columns.min() < 0 or columns.max() >= dense.shape[1]):
+            raise ParameterError(f"columns: expected column indices in [0, {dense.shape[1]})")
+        dense = np.ascontiguousarray(dense[:, columns])
     scores = transposed_product_reference(indptr, indices, data, dense, scale)
     if allowed is not None:
         _checks.check_length(np.asarray(allowed), "allowed", scores.shape[1])

@@ -44,11 +44,12 @@ type Pair<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 /// selected like topk: best first, ties to the lower column, columns in the row's
 /// exclusion CSR (c x m), outside allowed (bool, m), NaN or -inf never returned.
 /// Returns (indices int64, scores float32) of shape (c, min(k, m)), padded with
-/// -1 / NaN; the product itself is never written.
+/// -1 / NaN; the product itself is never written. With columns (int64), D is read
+/// as D[:, columns], one row of the product per entry, without a copy.
 #[pyfunction]
 #[pyo3(signature = (
-    indptr, indices, data, dense, k, scale=None, exclude_indptr=None, exclude_indices=None,
-    allowed=None, n_threads=0
+    indptr, indices, data, dense, k, columns=None, scale=None, exclude_indptr=None,
+    exclude_indices=None, allowed=None, n_threads=0
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn product_topk<'py>(
@@ -58,6 +59,7 @@ pub fn product_topk<'py>(
     data: &Bound<'py, PyAny>,
     dense: &Bound<'py, PyAny>,
     #[pyo3(from_py_with = args::k)] k: usize,
+    columns: Option<&Bound<'py, PyAny>>,
     scale: Option<&Bound<'py, PyAny>>,
     exclude_indptr: Option<&Bound<'py, PyAny>>,
     exclude_indices: Option<&Bound<'py, PyAny>>,
@@ -77,6 +79,10 @@ pub fn product_topk<'py>(
             .map(|a| array::<bool, numpy::Ix1>(a, "allowed", "bool"))
             .transpose()?;
         let allowed = allowed.as_ref().map(|a| slice(a, "allowed")).transpose()?;
+        let columns = columns
+            .map(|c| array::<i64, numpy::Ix1>(c, "columns", "int64"))
+            .transpose()?;
+        let columns = columns.as_ref().map(|c| slice(c, "columns")).transpose()?;
         let exclude = match (exclude_indptr, exclude_indices) {
             (Some(p), Some(i)) => Some(CsrArgs::extract(CsrNames::EXCLUDE, p, i, None)?),
             (None, None) => None,
@@ -87,12 +93,14 @@ pub fn product_topk<'py>(
                 ))
             }
         };
-        let (rows, cols) = (dense.cols(), view.n_rows());
+        let rows = columns.map_or(dense.cols(), <[i64]>::len);
+        let cols = view.n_rows();
         let excluded = exclude.as_ref().map(|e| e.view(rows, cols)).transpose()?;
         let out = py.detach(|| {
             crate::product::product_topk(
                 &view,
                 dense,
+                columns,
                 scale,
                 k,
                 excluded.as_ref(),
