@@ -267,7 +267,8 @@ class RegularizationPath:
             self._gram = np.empty(self.u.shape, dtype=np.float32, order="F")
         v = np.multiply(self.u, np.sqrt(l2 / (self.spectrum + l2)).astype(np.float32), out=self._v)
         if 2 * users.size <= v.shape[0]:
-            return v @ -v[users].T, None
+            # -(V_S Vᵀ) in Fortran order is -V V_Sᵀ in C order (SciPy's BLAS).
+            return blas.sgemm(-1.0, v[users].T, v.T, trans_a=1).T, None
         # All of -A, upper triangle only (half a product), into its buffer (the
         # results never keep it); vᵀ in Fortran order is v itself, so trans=1 reads
         # it without a copy.
