@@ -161,7 +161,7 @@ class RegularizationPath:
     - rows of ``X`` itself (the tuner scores the users the path was built on,
       :meth:`user_scores`): by the push-through identity ``λXP = A X`` with the
       users x users ``A = λ(K + λI)⁻¹ = U diag(λ/(s+λ)) Uᵀ``, symmetric (half a
-      product), so rows ``S`` score ``H - A_S X D⁻¹``;
+      product, :meth:`_minus_a`), so rows ``S`` score ``H - A_S X D⁻¹``;
     - any other rows (fold-in histories, :meth:`scores`): ``λHP = H - R X`` with
       ``R = C diag(g) Uᵀ`` and ``C = HW``, which does not depend on λ.
 
@@ -259,23 +259,39 @@ class RegularizationPath:
         )
 
     def _minus_a(self, users: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray | None]:
-        """``-A[:, users]`` (C order), ``A = V Vᵀ`` with ``V = U diag(√(λ/(s+λ)))``:
-        computed for those users alone when they are few, else as all of ``-A`` and
-        the columns to read (``None`` for all)."""
+        """``-A[:, users]`` (C order): computed for those users alone when they are
+        few, else as all of ``-A`` and the columns to read (``None`` for all).
+
+        ``A = U diag(φ) Uᵀ = I - U diag(ψ) Uᵀ`` with ``φ = λ/(s+λ)`` and ``ψ = s/(s+λ)``.
+        The scores of unseen items come from ``A``'s off-diagonal entries, which are
+        small: a float32 sum over the larger weights would cancel them away, so the
+        product uses ``V = U diag(√φ)`` (``-A = -VVᵀ``) when ``Σφ ≤ Σψ`` (small λ) and
+        ``V = U diag(√ψ)`` (``-A = VVᵀ - I``) otherwise."""
         if self._gram is None:
             self._v = np.empty_like(self.u)
             self._gram = np.empty(self.u.shape, dtype=np.float32, order="F")
-        v = np.multiply(self.u, np.sqrt(l2 / (self.spectrum + l2)).astype(np.float32), out=self._v)
-        if 2 * users.size <= v.shape[0]:
-            # -(V_S Vᵀ) in Fortran order is -V V_Sᵀ in C order (SciPy's BLAS).
-            return blas.sgemm(-1.0, v[users].T, v.T, trans_a=1).T, None
+        phi = l2 / (self.spectrum + l2)
+        psi = self.spectrum / (self.spectrum + l2)
+        by_phi = bool(phi.sum() <= psi.sum())
+        weights = np.sqrt(phi if by_phi else psi).astype(np.float32)
+        v = np.multiply(self.u, weights, out=self._v)
+        alpha = -1.0 if by_phi else 1.0
+        n = v.shape[0]
+        if 2 * users.size <= n:
+            # (V_S Vᵀ) in Fortran order is V V_Sᵀ in C order (SciPy's BLAS).
+            left = blas.sgemm(alpha, v[users].T, v.T, trans_a=1).T
+            if not by_phi:
+                left[users, np.arange(users.size)] -= 1.0
+            return left, None
         # All of -A, upper triangle only (half a product), into its buffer (the
         # results never keep it); vᵀ in Fortran order is v itself, so trans=1 reads
         # it without a copy.
-        negative = blas.ssyrk(-1.0, v.T, trans=1, c=self._gram, overwrite_c=1)
+        negative = blas.ssyrk(alpha, v.T, trans=1, c=self._gram, overwrite_c=1)
+        if not by_phi:
+            negative[np.diag_indices(n)] -= 1.0
         _symmetrize_from_upper(negative)
         # Symmetric, so its transpose (C order, no copy) is the same matrix.
-        columns = None if _is_all(users, v.shape[0]) else np.ascontiguousarray(users, np.int64)
+        columns = None if _is_all(users, n) else np.ascontiguousarray(users, np.int64)
         return negative.T, columns
 
 
