@@ -98,8 +98,8 @@ def main() -> None:
             f"({time.perf_counter() - start:.0f} s)",
         )
         lines.append(
-            f"| {name} | {data.n_users:,} x {data.n_items:,} | {times['fit']:.2f} "
-            f"| {times['float64']:.2f} | {times['search']:.2f} "
+            f"| {name} | {data.n_users:,} x {data.n_items:,} | {times['fit']:.3f} "
+            f"| {times['float64']:.3f} | {times['search']:.3f} "
             f"| {times['search'] / times['fit']:.1f} | {times['float64'] / times['fit']:.1f} |"
         )
     lines += [

@@ -14,6 +14,8 @@ from recommender_systems import (
     _memory,
     generate_interactions,
 )
+from recommender_systems.ease import RegularizationPath
+from recommender_systems.query import rank, select_rows
 from tests.helpers import dense
 
 
@@ -80,6 +82,53 @@ def test_regularization_path_scores_as_a_fit(
             np.testing.assert_allclose(
                 view._scores(rows), fitted._scores(rows), rtol=1e-3, atol=1e-4
             )
+
+
+def test_the_path_scores_its_own_rows_and_fold_ins_like_a_float64_fit() -> None:
+    frame = generate_interactions(40, 150, 1_500, random_state=4)
+    # An item every user has: at λ = 1 its 1 - Σ in diag(P) cancels the most.
+    every = pd.DataFrame({"user_id": frame["user_id"].unique(), "item_id": -1})
+    data = Interactions.from_frame(pd.concat([frame, every], ignore_index=True))
+    x = EASE()._fit_weights(data.matrix)
+    path = RegularizationPath(x)
+    users = np.arange(data.n_users)
+    for l2 in (1.0, 30.0, 1e4):
+        want = EASE(regularization=l2, dtype="float64").fit(data)._scores(users)
+        atol = 1e-5 * np.abs(want).max()
+        # Rows of X by index: all of them (half a product), a few (a plain product).
+        np.testing.assert_allclose(path.user_scores(users, l2), want, rtol=1e-4, atol=atol)
+        few = users[::4]
+        np.testing.assert_allclose(path.user_scores(few, l2), want[few], rtol=1e-4, atol=atol)
+        # The same rows as fold-in histories take the general route.
+        np.testing.assert_allclose(path.scores(x, l2), want, rtol=1e-3, atol=atol)
+        # The fused candidate step ranks those scores, for any set of rows.
+        for rows in (users, users[1:][::-1], few):
+            seen = select_rows(data.matrix, rows)
+            top = path.user_top_candidates(rows, l2, 5, seen, None)
+            ranked = rank(path.user_scores(rows, l2), 5, seen, None)
+            np.testing.assert_array_equal(top[0], ranked[0])
+            np.testing.assert_array_equal(top[1], ranked[1])
+
+
+def test_only_a_view_fitted_on_the_paths_rows_scores_them_by_index(wide: Interactions) -> None:
+    (_, view), (_, other) = (
+        next(EASE()._sweep(source, "regularization", [10.0]))
+        for source in (wide, Interactions.from_frame(generate_interactions(30, 120, 900)))
+    )
+    assert view.rows_on_path_  # type: ignore[attr-defined]
+    other.fit(wide)  # its path was built on other rows
+    assert not other.rows_on_path_  # type: ignore[attr-defined]
+    fitted = EASE(regularization=10.0).fit(wide)
+    users = np.arange(wide.n_users)
+    scores = view._scores(users)
+    np.testing.assert_allclose(scores, fitted._scores(users), rtol=1e-3, atol=1e-4)
+    # Its fused candidate step ranks exactly those scores.
+    seen, allowed = wide.matrix, np.arange(wide.n_items) % 3 > 0
+    for mask in (None, allowed):
+        want = rank(scores, 10, seen, mask)
+        got = view._top_candidates(users, 10, seen, mask)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
 
 
 def test_fold_in_needs_no_refit_and_matches_a_known_user(data: Interactions) -> None:

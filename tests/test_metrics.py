@@ -125,11 +125,19 @@ def test_serendipity_counts_item_zero_like_any_other() -> None:
     assert m.serendipity(hits, np.array([[0, 1]]), expected, 2)[0] == 0.5
 
 
-def test_hit_matrix_without_relevant_items_and_with_a_repeat() -> None:
+@pytest.mark.parametrize("cells_per_pair", [0, 256])  # sorted keys, then a table
+def test_hit_matrix_without_relevant_items_and_with_a_repeat(
+    cells_per_pair: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(m, "_TABLE_CELLS_PER_PAIR", cells_per_pair)
     none = np.array([], dtype=np.int64)
     assert not m.hit_matrix(np.array([[1, 2]]), none, none).any()
     repeat = m.hit_matrix(np.array([[1, 1]]), np.array([0]), np.array([1]))
     assert repeat.tolist() == [[True, False]]
+    # Padding, a pair listed twice, and a relevant pair of a user with no list.
+    lists = np.array([[3, -1, 0], [2, 3, 2]])
+    hits = m.hit_matrix(lists, np.array([0, 1, 1, 1, 5]), np.array([3, 2, 2, 0, 1]))
+    assert hits.tolist() == [[True, False, False], [True, False, False]]
 
 
 @pytest.mark.parametrize("bad", ["abc", 3])

@@ -16,8 +16,11 @@ __all__ = [
     "bpr_epoch",
     "factor_topk",
     "gram",
+    "product_topk",
     "sparse_topk_product",
     "topk",
+    "transposed_product",
+    "transposed_product_f64",
 ]
 __version__: str
 
@@ -80,3 +83,31 @@ def als_solve(
     n_threads: int = 0,
 ) -> None: ...
 def gram(factors: npt.NDArray[np.float32], n_threads: int = 0) -> npt.NDArray[np.float32]: ...
+def transposed_product(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    dense: npt.NDArray[np.float32],
+    scale: npt.NDArray[np.float32] | None = None,
+    n_threads: int = 0,
+) -> npt.NDArray[np.float32]: ...
+def product_topk(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    dense: npt.NDArray[np.float32],
+    k: int,
+    columns: npt.NDArray[np.int64] | None = None,
+    scale: npt.NDArray[np.float32] | None = None,
+    exclude_indptr: npt.NDArray[np.int64] | None = None,
+    exclude_indices: npt.NDArray[np.int32] | None = None,
+    allowed: npt.NDArray[np.bool_] | None = None,
+    n_threads: int = 0,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
+def transposed_product_f64(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float64],
+    dense: npt.NDArray[np.float64],
+    n_threads: int = 0,
+) -> npt.NDArray[np.float64]: ...

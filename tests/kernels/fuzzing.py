@@ -34,6 +34,10 @@ from recommender_systems.kernels import (
 )
 from recommender_systems.kernels.als import als_solve_reference, gram_reference
 from recommender_systems.kernels.bpr import bpr_epoch_reference
+from recommender_systems.kernels.product import (
+    product_topk_reference,
+    transposed_product_reference,
+)
 
 ext = _loader.extension
 
@@ -215,6 +219,20 @@ def _gram_valid(draw: st.DrawFn) -> Args:
     return {"factors": _factors(draw, rows, k, scale=1.0), "n_threads": _threads(draw)}
 
 
+def _product_valid(draw: st.DrawFn) -> Args:
+    rows, mid, cols = draw(st.integers(0, 8)), draw(st.integers(0, 8)), draw(st.integers(0, 8))
+    cells = st.lists(st.sampled_from(SMALL_VALUES), min_size=mid * cols, max_size=mid * cols)
+    args: Args = {
+        **_csr_args(_pattern(draw, rows, mid, SMALL_VALUES)),
+        "dense": np.array(draw(cells), dtype=np.float32).reshape(mid, cols),
+        "n_threads": _threads(draw),
+    }
+    if draw(st.booleans()):
+        scales = st.lists(st.sampled_from(SMALL_VALUES), min_size=rows, max_size=rows)
+        args["scale"] = np.array(draw(scales), dtype=np.float32)
+    return args
+
+
 # ------------------------------------------------------------------ comparisons
 def _compare_topk(got: Any, args: Args, before: Args) -> None:
     want = topk_reference(
@@ -312,6 +330,74 @@ def _compare_gram(got: Any, args: Args, before: Args) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+def _product_f64_valid(draw: st.DrawFn) -> Args:
+    args = _product_valid(draw)
+    args.pop("scale", None)
+    args["data"] = args["data"].astype(np.float64)
+    args["dense"] = args["dense"].astype(np.float64)
+    return args
+
+
+def _product_topk_valid(draw: st.DrawFn) -> Args:
+    args = _product_valid(draw)
+    rows, cols = args["indptr"].size - 1, args["dense"].shape[1]
+    args["k"] = _k(draw, rows)
+    if draw(st.booleans()):  # some columns of dense, in any order, repeats allowed
+        picks = st.lists(st.integers(0, cols - 1), max_size=6) if cols else st.just([])
+        args["columns"] = np.array(draw(picks), dtype=np.int64)
+        cols = args["columns"].size
+    if draw(st.booleans()):
+        exclude = _csr_args(_pattern(draw, cols, rows, None), "exclude_")
+        args["exclude_indptr"] = exclude["exclude_indptr"]
+        args["exclude_indices"] = exclude["exclude_indices"]
+    if draw(st.booleans()):
+        args["allowed"] = np.array(draw(st.lists(st.booleans(), min_size=rows, max_size=rows)))
+    return args
+
+
+def _exact_sums(before: Args) -> bool:
+    """Whether every sum of the product is exact in any order and with or without a
+    fused multiply-add: no finite value so large that the two may overflow apart."""
+    dense = before["dense"]
+    return not (np.isfinite(dense) & (np.abs(dense) > 1e30)).any()
+
+
+def _compare_product(got: Any, args: Args, before: Args) -> None:
+    want = transposed_product_reference(
+        before["indptr"], before["indices"], before["data"], before["dense"], before.get("scale")
+    )
+    assert got.shape == want.shape and got.dtype == np.float32
+    if _exact_sums(before):
+        np.testing.assert_array_equal(got, want)
+
+
+def _compare_product_f64(got: Any, args: Args, before: Args) -> None:
+    want = transposed_product_reference(
+        before["indptr"], before["indices"], before["data"], before["dense"]
+    )
+    assert got.shape == want.shape and got.dtype == np.float64
+    np.testing.assert_array_equal(got, want)  # small exact values, or inf / NaN alike
+
+
+def _compare_product_topk(got: Any, args: Args, before: Args) -> None:
+    want = product_topk_reference(
+        before["indptr"],
+        before["indices"],
+        before["data"],
+        before["dense"],
+        min(before["k"], 2**62),
+        before.get("columns"),
+        before.get("scale"),
+        before.get("exclude_indptr"),
+        before.get("exclude_indices"),
+        before.get("allowed"),
+    )
+    assert got[0].shape == want[0].shape and got[1].dtype == np.float32
+    if _exact_sums(before):
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
 BINDINGS: dict[str, Binding] = {
     b.name: b
     for b in [
@@ -400,6 +486,49 @@ BINDINGS: dict[str, Binding] = {
         ),
         Binding(
             "gram", _gram_valid, {"factors": "factors2d", "n_threads": "threads"}, _compare_gram
+        ),
+        Binding(
+            "transposed_product",
+            _product_valid,
+            {
+                "indptr": "indptr",
+                "indices": "indices",
+                "data": "data",
+                "dense": "dense2d",
+                "scale": "norms",
+                "n_threads": "threads",
+            },
+            _compare_product,
+        ),
+        Binding(
+            "transposed_product_f64",
+            _product_f64_valid,
+            {
+                "indptr": "indptr",
+                "indices": "indices",
+                "data": "data",
+                "dense": "dense2d",
+                "n_threads": "threads",
+            },
+            _compare_product_f64,
+        ),
+        Binding(
+            "product_topk",
+            _product_topk_valid,
+            {
+                "indptr": "indptr",
+                "indices": "indices",
+                "data": "data",
+                "dense": "dense2d",
+                "k": "count",
+                "columns": "indices",
+                "scale": "norms",
+                "exclude_indptr": "indptr",
+                "exclude_indices": "indices",
+                "allowed": "mask",
+                "n_threads": "threads",
+            },
+            _compare_product_topk,
         ),
     ]
 }

@@ -11,6 +11,7 @@ pub mod knn;
 pub mod matrix;
 pub mod memory;
 pub mod pool;
+pub mod product;
 pub mod rng;
 pub mod simd;
 pub mod topk;

@@ -107,6 +107,7 @@ unsafe impl Zeroable for i32 {}
 unsafe impl Zeroable for i64 {}
 unsafe impl Zeroable for u32 {}
 unsafe impl Zeroable for u64 {}
+unsafe impl Zeroable for usize {}
 
 /// `len` zeros, or an error naming `arg` if the allocator refuses.
 ///

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use crate::csr::CsrView;
 use crate::error::{checked_product, KernelError, KernelResult};
 use crate::matrix::{Matrix, Shape};
+use crate::simd::Isa;
 use crate::{memory, pool};
 
 /// Rows times columns below which the work runs on the calling thread: handing a
@@ -179,17 +180,36 @@ impl Entry {
 const BLOCK: usize = 32;
 
 /// Fills `heap` with the row's best `width` candidates, sorted best first.
-fn select_row(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry>) {
+pub(crate) fn select_row(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry>) {
+    #[cfg(target_arch = "x86_64")]
+    if Isa::detect() == Isa::Avx2Fma {
+        // SAFETY: `Isa::detect` found AVX2 on this CPU.
+        return unsafe { select_row_avx2(row, excluded, width, heap) };
+    }
+    select_row_with(row, excluded, width, heap);
+}
+
+/// [`select_row`] compiled for AVX2: its block test runs eight lanes at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn select_row_avx2(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry>) {
+    select_row_with(row, excluded, width, heap);
+}
+
+#[inline(always)]
+fn select_row_with(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry>) {
     heap.clear();
     let mut start = 0;
     for (scores, skips) in row.chunks(BLOCK).zip(excluded.chunks(BLOCK)) {
-        // Once the heap is full, a block whose every score is at most the worst kept
-        // score cannot change it (an equal score loses the tie to the lower index).
-        // This test is branch-free, so it vectorises; NaN compares false.
-        let full = heap.len() == width;
-        if full {
+        // Once the heap is full, a block whose every candidate score is at most the
+        // worst kept score cannot change it (an equal score loses the tie to the lower
+        // index). Excluded columns do not count: they are often the best scores (a
+        // user's own items), and would send most blocks down the slow path. This
+        // test is branch-free, so it vectorises; NaN compares false.
+        if heap.len() == width {
             let worst = heap[0].score;
-            if !scores.iter().fold(false, |any, &s| any | (s > worst)) {
+            let better = |any: bool, (&s, &skip): (&f32, &bool)| any | ((s > worst) & !skip);
+            if !scores.iter().zip(skips).fold(false, better) {
                 start += scores.len();
                 continue;
             }
@@ -214,7 +234,13 @@ fn select_row(row: &[f32], excluded: &[bool], width: usize, heap: &mut Vec<Entry
         }
         start += scores.len();
     }
-    heap.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    // The heap's own order (-0.0 and 0.0 tie, as in the reference), best first.
+    heap.sort_unstable_by(|a, b| {
+        b.score
+            .partial_cmp(&a.score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.index.cmp(&b.index))
+    });
 }
 
 // A min-heap on ranking order: the root is the worst entry kept so far.

@@ -5,6 +5,12 @@ implementation side by side; property tests check that the two agree.
 """
 
 from recommender_systems.kernels._loader import backend, backend_status
+from recommender_systems.kernels.product import (
+    product_topk,
+    product_topk_reference,
+    transposed_product,
+    transposed_product_reference,
+)
 from recommender_systems.kernels.selection import (
     csr_arrays,
     factor_topk,
@@ -23,8 +29,12 @@ __all__ = [
     "csr_arrays",
     "factor_topk",
     "factor_topk_reference",
+    "product_topk",
+    "product_topk_reference",
     "sparse_topk_product",
     "sparse_topk_product_reference",
     "topk",
     "topk_reference",
+    "transposed_product",
+    "transposed_product_reference",
 ]

@@ -10,6 +10,7 @@ mod factor_topk;
 mod knn;
 #[cfg(feature = "panic-probe")]
 mod probe;
+mod product;
 mod topk;
 
 #[pymodule]
@@ -21,6 +22,9 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bpr::bpr_epoch, m)?)?;
     m.add_function(wrap_pyfunction!(als::als_solve, m)?)?;
     m.add_function(wrap_pyfunction!(als::gram, m)?)?;
+    m.add_function(wrap_pyfunction!(product::transposed_product, m)?)?;
+    m.add_function(wrap_pyfunction!(product::product_topk, m)?)?;
+    m.add_function(wrap_pyfunction!(product::transposed_product_f64, m)?)?;
     #[cfg(feature = "panic-probe")]
     m.add_function(wrap_pyfunction!(probe::_panic_probe, m)?)?;
     Ok(())

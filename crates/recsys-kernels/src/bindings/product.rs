@@ -1,0 +1,148 @@
+use numpy::ndarray::Array2;
+use numpy::{IntoPyArray, PyArray2, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+
+use super::args::{self, array, guarded, invalid, matrix, slice, CsrArgs};
+use crate::csr::CsrNames;
+use crate::matrix::Shape;
+
+/// (S D)ᵀ for a CSR matrix S (m x n: indptr int64, indices int32, data float32)
+/// and a C-contiguous float32 matrix D (n x c), as a C-contiguous float32 (c x m)
+/// array, column j times scale[j] when scale (float32, m) is given. The same
+/// result for any thread count.
+#[pyfunction]
+#[pyo3(signature = (indptr, indices, data, dense, scale=None, n_threads=0))]
+pub fn transposed_product<'py>(
+    py: Python<'py>,
+    indptr: &Bound<'py, PyAny>,
+    indices: &Bound<'py, PyAny>,
+    data: &Bound<'py, PyAny>,
+    dense: &Bound<'py, PyAny>,
+    scale: Option<&Bound<'py, PyAny>>,
+    #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
+) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    guarded("transposed_product", || {
+        let dense = array::<f32, numpy::Ix2>(dense, "dense", "float32")?;
+        let dense = matrix(&dense, "dense")?;
+        let sparse = CsrArgs::extract(CsrNames::PLAIN, indptr, indices, Some(data))?;
+        let view = sparse.view_rows(dense.rows())?;
+        let scale = scale
+            .map(|s| array::<f32, numpy::Ix1>(s, "scale", "float32"))
+            .transpose()?;
+        let scale = scale.as_ref().map(|s| slice(s, "scale")).transpose()?;
+        let out =
+            py.detach(|| crate::product::transposed_product(&view, dense, scale, n_threads))?;
+        let shape = (dense.cols(), view.n_rows());
+        let out = Array2::from_shape_vec(shape, out).map_err(|e| invalid(format!("dense: {e}")))?;
+        Ok(out.into_pyarray(py))
+    })
+}
+
+type Pair<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
+
+/// The best k columns of each row of transposed_product(...) (same arguments),
+/// selected like topk: best first, ties to the lower column, columns in the row's
+/// exclusion CSR (c x m), outside allowed (bool, m), NaN or -inf never returned.
+/// Returns (indices int64, scores float32) of shape (c, min(k, m)), padded with
+/// -1 / NaN; the product itself is never written. With columns (int64), D is read
+/// as D[:, columns], one row of the product per entry, without a copy.
+#[pyfunction]
+#[pyo3(signature = (
+    indptr, indices, data, dense, k, columns=None, scale=None, exclude_indptr=None,
+    exclude_indices=None, allowed=None, n_threads=0
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn product_topk<'py>(
+    py: Python<'py>,
+    indptr: &Bound<'py, PyAny>,
+    indices: &Bound<'py, PyAny>,
+    data: &Bound<'py, PyAny>,
+    dense: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = args::k)] k: usize,
+    columns: Option<&Bound<'py, PyAny>>,
+    scale: Option<&Bound<'py, PyAny>>,
+    exclude_indptr: Option<&Bound<'py, PyAny>>,
+    exclude_indices: Option<&Bound<'py, PyAny>>,
+    allowed: Option<&Bound<'py, PyAny>>,
+    #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
+) -> PyResult<Pair<'py>> {
+    guarded("product_topk", || {
+        let dense = array::<f32, numpy::Ix2>(dense, "dense", "float32")?;
+        let dense = matrix(&dense, "dense")?;
+        let sparse = CsrArgs::extract(CsrNames::PLAIN, indptr, indices, Some(data))?;
+        let view = sparse.view_rows(dense.rows())?;
+        let scale = scale
+            .map(|s| array::<f32, numpy::Ix1>(s, "scale", "float32"))
+            .transpose()?;
+        let scale = scale.as_ref().map(|s| slice(s, "scale")).transpose()?;
+        let allowed = allowed
+            .map(|a| array::<bool, numpy::Ix1>(a, "allowed", "bool"))
+            .transpose()?;
+        let allowed = allowed.as_ref().map(|a| slice(a, "allowed")).transpose()?;
+        let columns = columns
+            .map(|c| array::<i64, numpy::Ix1>(c, "columns", "int64"))
+            .transpose()?;
+        let columns = columns.as_ref().map(|c| slice(c, "columns")).transpose()?;
+        let exclude = match (exclude_indptr, exclude_indices) {
+            (Some(p), Some(i)) => Some(CsrArgs::extract(CsrNames::EXCLUDE, p, i, None)?),
+            (None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "exclude_indptr, exclude_indices: expected both or neither, received one"
+                        .to_owned(),
+                ))
+            }
+        };
+        let rows = columns.map_or(dense.cols(), <[i64]>::len);
+        let cols = view.n_rows();
+        let excluded = exclude.as_ref().map(|e| e.view(rows, cols)).transpose()?;
+        let out = py.detach(|| {
+            crate::product::product_topk(
+                &view,
+                dense,
+                columns,
+                scale,
+                k,
+                excluded.as_ref(),
+                allowed,
+                n_threads,
+            )
+        })?;
+        let shape = (rows, out.width);
+        let indices =
+            Array2::from_shape_vec(shape, out.indices).map_err(|e| invalid(format!("k: {e}")))?;
+        let scores =
+            Array2::from_shape_vec(shape, out.scores).map_err(|e| invalid(format!("k: {e}")))?;
+        Ok((indices.into_pyarray(py), scores.into_pyarray(py)))
+    })
+}
+
+/// transposed_product in float64, without a scale: data (float64) are the values
+/// of the CSR matrix S, dense a C-contiguous float64 matrix D; returns (S D)ᵀ as a
+/// C-contiguous float64 array.
+#[pyfunction]
+#[pyo3(signature = (indptr, indices, data, dense, n_threads=0))]
+pub fn transposed_product_f64<'py>(
+    py: Python<'py>,
+    indptr: &Bound<'py, PyAny>,
+    indices: &Bound<'py, PyAny>,
+    data: &Bound<'py, PyAny>,
+    dense: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    guarded("transposed_product_f64", || {
+        let dense = array::<f64, numpy::Ix2>(dense, "dense", "float64")?;
+        let (rows, cols) = (dense.shape()[0], dense.shape()[1]);
+        let values = slice(&dense, "dense")?;
+        let data = array::<f64, numpy::Ix1>(data, "data", "float64")?;
+        let data = slice(&data, "data")?;
+        let sparse = CsrArgs::extract(CsrNames::PLAIN, indptr, indices, None)?;
+        let view = sparse.view_rows(rows)?;
+        let out = py.detach(|| {
+            crate::product::transposed_product_f64(&view, data, values, rows, cols, n_threads)
+        })?;
+        let out = Array2::from_shape_vec((cols, view.n_rows()), out)
+            .map_err(|e| invalid(format!("dense: {e}")))?;
+        Ok(out.into_pyarray(py))
+    })
+}
