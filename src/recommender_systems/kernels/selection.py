@@ -153,7 +153,10 @@ def factor_topk_reference(
     if users.size and (users.min() < 0 or users.max() >= u.shape[0]):
         bad = users[(users < 0) | (users >= u.shape[0])][0]
         raise ParameterError(f"users: expected row indices in [0, {u.shape[0]}), received {bad}")
-    scores = u[users] @ v.T
+    # Huge finite factors overflow to inf and then NaN, as in the kernel: such
+    # scores are never returned, so NumPy's warning about them says nothing.
+    with np.errstate(over="ignore", invalid="ignore"):
+        scores = u[users] @ v.T
     if bias is not None:
         b = _checks.check_factor_matrix(bias, "bias", ndim=1)
         _checks.check_length(b, "bias", v.shape[0])
