@@ -13,9 +13,10 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use numpy::ndarray::Array2;
 use numpy::{
-    Element, PyArray, PyArrayMethods, PyReadonlyArray, PyReadonlyArray2, PyReadwriteArray,
-    PyReadwriteArray2, PyUntypedArray, PyUntypedArrayMethods,
+    Element, IntoPyArray, PyArray, PyArray2, PyArrayMethods, PyReadonlyArray, PyReadonlyArray2,
+    PyReadwriteArray, PyReadwriteArray2, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -26,6 +27,7 @@ use crate::csr::{CsrNames, CsrView};
 use crate::error::{ErrorKind, KernelError};
 use crate::matrix::{Matrix, MatrixMut};
 use crate::pool;
+use crate::topk::TopK;
 
 /// The classes of `recommender_systems.errors` the bindings raise.
 #[derive(Debug, Clone, Copy)]
@@ -396,4 +398,32 @@ impl<'py> CsrArgs<'py> {
     pub fn view_rows(&self, n_cols: usize) -> PyResult<CsrView<'_>> {
         self.view(self.n_rows(), n_cols)
     }
+}
+
+/// A row exclusion CSR given as its two arrays (``exclude_indptr``,
+/// ``exclude_indices``): both, or neither.
+pub fn exclusion<'py>(
+    indptr: Option<&Bound<'py, PyAny>>,
+    indices: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Option<CsrArgs<'py>>> {
+    match (indptr, indices) {
+        (Some(p), Some(i)) => Ok(Some(CsrArgs::extract(CsrNames::EXCLUDE, p, i, None)?)),
+        (None, None) => Ok(None),
+        _ => Err(invalid(
+            "exclude_indptr, exclude_indices: expected both or neither, received one".to_owned(),
+        )),
+    }
+}
+
+/// A top-k kernel's lists as NumPy arrays: (indices int64, scores float32).
+pub type TopKArrays<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
+
+/// `out` as `rows` lists of `out.width` entries each.
+pub fn top_k_arrays(py: Python<'_>, rows: usize, out: TopK) -> PyResult<TopKArrays<'_>> {
+    let shape = (rows, out.width);
+    let indices =
+        Array2::from_shape_vec(shape, out.indices).map_err(|e| invalid(format!("k: {e}")))?;
+    let scores =
+        Array2::from_shape_vec(shape, out.scores).map_err(|e| invalid(format!("k: {e}")))?;
+    Ok((indices.into_pyarray(py), scores.into_pyarray(py)))
 }

@@ -1,12 +1,7 @@
-use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyArray2};
 use pyo3::prelude::*;
 
-use super::args::{self, array, guarded, invalid, matrix, slice, CsrArgs};
-use crate::csr::CsrNames;
+use super::args::{self, array, guarded, matrix, slice};
 use crate::factor_topk::FactorQuery;
-
-type Pair<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 
 /// Best `k` items for each user in `users` (rows of `user_factors`) by the score
 /// `user_factors[u] @ item_factors[j] (+ bias[j])`, without a score matrix.
@@ -30,7 +25,7 @@ pub fn factor_topk<'py>(
     exclude_indices: Option<&Bound<'py, PyAny>>,
     allowed: Option<&Bound<'py, PyAny>>,
     #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
-) -> PyResult<Pair<'py>> {
+) -> PyResult<args::TopKArrays<'py>> {
     guarded("factor_topk", || {
         let user_factors = array::<f32, numpy::Ix2>(user_factors, "user_factors", "float32")?;
         let user_factors = matrix(&user_factors, "user_factors")?;
@@ -46,16 +41,7 @@ pub fn factor_topk<'py>(
             .map(|a| array::<bool, numpy::Ix1>(a, "allowed", "bool"))
             .transpose()?;
         let allowed = allowed.as_ref().map(|a| slice(a, "allowed")).transpose()?;
-        let exclude = match (exclude_indptr, exclude_indices) {
-            (Some(p), Some(i)) => Some(CsrArgs::extract(CsrNames::EXCLUDE, p, i, None)?),
-            (None, None) => None,
-            _ => {
-                return Err(invalid(
-                    "exclude_indptr, exclude_indices: expected both or neither, received one"
-                        .to_owned(),
-                ))
-            }
-        };
+        let exclude = args::exclusion(exclude_indptr, exclude_indices)?;
         let n_items = crate::matrix::Shape::rows(&item_factors);
         let view = exclude
             .as_ref()
@@ -70,11 +56,6 @@ pub fn factor_topk<'py>(
             allowed,
         };
         let out = py.detach(|| crate::factor_topk::factor_topk(&query, k, n_threads))?;
-        let shape = (users.len(), out.width);
-        let indices =
-            Array2::from_shape_vec(shape, out.indices).map_err(|e| invalid(format!("k: {e}")))?;
-        let scores =
-            Array2::from_shape_vec(shape, out.scores).map_err(|e| invalid(format!("k: {e}")))?;
-        Ok((indices.into_pyarray(py), scores.into_pyarray(py)))
+        args::top_k_arrays(py, users.len(), out)
     })
 }

@@ -38,8 +38,6 @@ pub fn transposed_product<'py>(
     })
 }
 
-type Pair<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
-
 /// The best k columns of each row of transposed_product(...) (same arguments),
 /// selected like topk: best first, ties to the lower column, columns in the row's
 /// exclusion CSR (c x m), outside allowed (bool, m), NaN or -inf never returned.
@@ -65,7 +63,7 @@ pub fn product_topk<'py>(
     exclude_indices: Option<&Bound<'py, PyAny>>,
     allowed: Option<&Bound<'py, PyAny>>,
     #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
-) -> PyResult<Pair<'py>> {
+) -> PyResult<args::TopKArrays<'py>> {
     guarded("product_topk", || {
         let dense = array::<f32, numpy::Ix2>(dense, "dense", "float32")?;
         let dense = matrix(&dense, "dense")?;
@@ -83,16 +81,7 @@ pub fn product_topk<'py>(
             .map(|c| array::<i64, numpy::Ix1>(c, "columns", "int64"))
             .transpose()?;
         let columns = columns.as_ref().map(|c| slice(c, "columns")).transpose()?;
-        let exclude = match (exclude_indptr, exclude_indices) {
-            (Some(p), Some(i)) => Some(CsrArgs::extract(CsrNames::EXCLUDE, p, i, None)?),
-            (None, None) => None,
-            _ => {
-                return Err(invalid(
-                    "exclude_indptr, exclude_indices: expected both or neither, received one"
-                        .to_owned(),
-                ))
-            }
-        };
+        let exclude = args::exclusion(exclude_indptr, exclude_indices)?;
         let rows = columns.map_or(dense.cols(), <[i64]>::len);
         let cols = view.n_rows();
         let excluded = exclude.as_ref().map(|e| e.view(rows, cols)).transpose()?;
@@ -108,12 +97,7 @@ pub fn product_topk<'py>(
                 n_threads,
             )
         })?;
-        let shape = (rows, out.width);
-        let indices =
-            Array2::from_shape_vec(shape, out.indices).map_err(|e| invalid(format!("k: {e}")))?;
-        let scores =
-            Array2::from_shape_vec(shape, out.scores).map_err(|e| invalid(format!("k: {e}")))?;
-        Ok((indices.into_pyarray(py), scores.into_pyarray(py)))
+        args::top_k_arrays(py, rows, out)
     })
 }
 

@@ -1,12 +1,7 @@
-use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyArray2};
 use pyo3::prelude::*;
 
-use super::args::{self, array, guarded, invalid, matrix, CsrArgs};
-use crate::csr::CsrNames;
+use super::args::{self, array, guarded, matrix};
 use crate::matrix::Shape;
-
-type Pair<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 
 /// Best `k` columns of each row of a float32 score matrix, best first, ties to the
 /// lower index. Columns in the row's exclusion CSR, NaN and -inf are skipped.
@@ -21,30 +16,16 @@ pub fn topk<'py>(
     exclude_indptr: Option<&Bound<'py, PyAny>>,
     exclude_indices: Option<&Bound<'py, PyAny>>,
     #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
-) -> PyResult<Pair<'py>> {
+) -> PyResult<args::TopKArrays<'py>> {
     guarded("topk", || {
         let scores = array::<f32, numpy::Ix2>(scores, "scores", "float32")?;
         let scores = matrix(&scores, "scores")?;
-        let exclude = match (exclude_indptr, exclude_indices) {
-            (Some(p), Some(i)) => Some(CsrArgs::extract(CsrNames::EXCLUDE, p, i, None)?),
-            (None, None) => None,
-            _ => {
-                return Err(invalid(
-                    "exclude_indptr, exclude_indices: expected both or neither, received one"
-                        .to_owned(),
-                ))
-            }
-        };
+        let exclude = args::exclusion(exclude_indptr, exclude_indices)?;
         let view = exclude
             .as_ref()
             .map(|e| e.view(scores.rows(), scores.cols()))
             .transpose()?;
         let out = py.detach(|| crate::topk::topk(scores, view.as_ref(), k, n_threads))?;
-        let shape = (scores.rows(), out.width);
-        let indices =
-            Array2::from_shape_vec(shape, out.indices).map_err(|e| invalid(format!("k: {e}")))?;
-        let scores =
-            Array2::from_shape_vec(shape, out.scores).map_err(|e| invalid(format!("k: {e}")))?;
-        Ok((indices.into_pyarray(py), scores.into_pyarray(py)))
+        args::top_k_arrays(py, scores.rows(), out)
     })
 }
