@@ -17,6 +17,8 @@ __all__ = [
     "factor_topk",
     "gram",
     "product_topk",
+    "sparse_gram",
+    "sparse_gram_f64",
     "sparse_topk_product",
     "topk",
     "transposed_product",
@@ -109,5 +111,19 @@ def transposed_product_f64(
     indices: npt.NDArray[np.int32],
     data: npt.NDArray[np.float64],
     dense: npt.NDArray[np.float64],
+    n_threads: int = 0,
+) -> npt.NDArray[np.float64]: ...
+def sparse_gram(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_cols: int,
+    n_threads: int = 0,
+) -> npt.NDArray[np.float32]: ...
+def sparse_gram_f64(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_cols: int,
     n_threads: int = 0,
 ) -> npt.NDArray[np.float64]: ...

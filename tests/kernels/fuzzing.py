@@ -36,6 +36,7 @@ from recommender_systems.kernels.als import als_solve_reference, gram_reference
 from recommender_systems.kernels.bpr import bpr_epoch_reference
 from recommender_systems.kernels.product import (
     product_topk_reference,
+    sparse_gram_reference,
     transposed_product_reference,
 )
 
@@ -233,6 +234,16 @@ def _product_valid(draw: st.DrawFn) -> Args:
     return args
 
 
+def _sparse_gram_valid(draw: st.DrawFn) -> Args:
+    rows, cols = draw(st.integers(0, 8)), draw(st.integers(0, 8))
+    return {
+        **_csr_args(_pattern(draw, rows, cols, SMALL_VALUES)),
+        # Columns no row uses: zero rows and columns of the Gram matrix.
+        "n_cols": cols + draw(st.sampled_from([0, 0, 1, 5])),
+        "n_threads": _threads(draw),
+    }
+
+
 # ------------------------------------------------------------------ comparisons
 def _compare_topk(got: Any, args: Args, before: Args) -> None:
     want = topk_reference(
@@ -379,6 +390,17 @@ def _compare_product_f64(got: Any, args: Args, before: Args) -> None:
     np.testing.assert_array_equal(got, want)  # small exact values, or inf / NaN alike
 
 
+def _compare_sparse_gram(double: bool) -> Callable[[Any, Args, Args], None]:
+    def compare(got: Any, args: Args, before: Args) -> None:
+        want = sparse_gram_reference(
+            before["indptr"], before["indices"], before["data"], before["n_cols"], double
+        )
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)  # small values: exact sums in any order
+
+    return compare
+
+
 def _compare_product_topk(got: Any, args: Args, before: Args) -> None:
     want = product_topk_reference(
         before["indptr"],
@@ -511,6 +533,30 @@ BINDINGS: dict[str, Binding] = {
                 "n_threads": "threads",
             },
             _compare_product_f64,
+        ),
+        Binding(
+            "sparse_gram",
+            _sparse_gram_valid,
+            {
+                "indptr": "indptr",
+                "indices": "indices",
+                "data": "data",
+                "n_cols": "count",
+                "n_threads": "threads",
+            },
+            _compare_sparse_gram(double=False),
+        ),
+        Binding(
+            "sparse_gram_f64",
+            _sparse_gram_valid,
+            {
+                "indptr": "indptr",
+                "indices": "indices",
+                "data": "data",
+                "n_cols": "count",
+                "n_threads": "threads",
+            },
+            _compare_sparse_gram(double=True),
         ),
         Binding(
             "product_topk",

@@ -15,11 +15,11 @@ import pytest
 import scipy.sparse as sp
 
 from recommender_systems.errors import ParameterError
-from recommender_systems.kernels import _loader, als, bpr, selection, similarity
+from recommender_systems.kernels import _loader, als, bpr, product, selection, similarity
 
 needs_ext = pytest.mark.skipif(not _loader.RUST, reason="Rust extension not built")
 
-MODULES = (als, bpr, selection, similarity)
+MODULES = (als, bpr, product, selection, similarity)
 
 
 def _pattern() -> sp.csr_matrix:
@@ -59,6 +59,12 @@ def _knn(**change: Any) -> None:
     similarity.sparse_topk_product(**args)
 
 
+def _gram(**change: Any) -> None:
+    args: dict[str, Any] = {"matrix": _pattern()}
+    args.update(change)
+    product.sparse_gram(**args)
+
+
 def _topk(**change: Any) -> None:
     args: dict[str, Any] = {"scores": np.ones((2, 3), np.float32), "k": 2}
     args.update(change)
@@ -69,6 +75,13 @@ CASES: list[tuple[Callable[..., None], dict[str, Any], str]] = [
     (_topk, {"k": -1}, "k: expected an integer >= 0"),
     (_topk, {"n_threads": 5000}, "n_threads: expected an integer in [0, 1024]"),
     (_topk, {"scores": np.ones(3, np.float32)}, "scores: expected a C-contiguous 2-D float32"),
+    (_gram, {"n_threads": -1}, "n_threads: expected an integer >= 0"),
+    (_gram, {"dtype": np.int64}, "dtype: expected float32 or float64"),
+    (
+        _gram,
+        {"matrix": sp.csr_matrix(np.array([[np.inf]], np.float32))},
+        "data: expected finite values",
+    ),
     (_knn, {"k": 2.5}, "k: expected an integer >= 0"),
     (_knn, {"measure": "euclid"}, "measure: expected one of 'dot', 'cosine', 'jaccard'"),
     (_knn, {"shrink": float("nan")}, "shrink: expected a finite number >= 0"),
@@ -107,7 +120,7 @@ def test_both_backends_refuse_alike(
     assert str(reference.value).startswith(message), reference.value
 
 
-@pytest.mark.parametrize("call", [_topk, _knn, _als, _bpr])
+@pytest.mark.parametrize("call", [_topk, _knn, _als, _bpr, _gram])
 def test_valid_calls_pass_on_both_backends(
     call: Callable[..., None], monkeypatch: pytest.MonkeyPatch
 ) -> None:

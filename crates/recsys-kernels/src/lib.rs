@@ -7,6 +7,7 @@ pub mod bpr;
 pub mod csr;
 pub mod error;
 pub mod factor_topk;
+pub mod gram;
 pub mod knn;
 pub mod matrix;
 pub mod memory;

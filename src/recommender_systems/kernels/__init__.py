@@ -8,6 +8,8 @@ from recommender_systems.kernels._loader import backend, backend_status
 from recommender_systems.kernels.product import (
     product_topk,
     product_topk_reference,
+    sparse_gram,
+    sparse_gram_reference,
     transposed_product,
     transposed_product_reference,
 )
@@ -31,6 +33,8 @@ __all__ = [
     "factor_topk_reference",
     "product_topk",
     "product_topk_reference",
+    "sparse_gram",
+    "sparse_gram_reference",
     "sparse_topk_product",
     "sparse_topk_product_reference",
     "topk",

@@ -1,5 +1,5 @@
 """A sparse times dense product written transposed: ``(S D)ᵀ``, C order, or only
-the top-k of each of its rows.
+the top-k of each of its rows; and the dense Gram matrix ``XᵀX`` of a sparse ``X``.
 
 :func:`transposed_product` and :func:`product_topk` run the Rust kernels when
 the extension is available, and :func:`transposed_product_reference` (SciPy) and
@@ -10,11 +10,16 @@ reads it); the kernel uses every core and wide vectors, where SciPy's product
 uses one core and then needs a transposing copy. :func:`product_topk` selects
 each block of rows as :func:`~recommender_systems.kernels.topk` would, while it
 is in cache, without writing the product.
+
+:func:`sparse_gram` (:func:`sparse_gram_reference` without the extension) is
+EASE's Gram matrix: the kernel's work is the sum of the squared row lengths,
+where a product against a dense operand reads every column for each entry.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from recommender_systems.errors import ParameterError
@@ -25,6 +30,8 @@ from recommender_systems.kernels.selection import TopK, csr_arrays, topk_referen
 __all__ = [
     "product_topk",
     "product_topk_reference",
+    "sparse_gram",
+    "sparse_gram_reference",
     "transposed_product",
     "transposed_product_reference",
 ]
@@ -150,3 +157,61 @@ def product_topk_reference(
         _checks.check_length(np.asarray(allowed), "allowed", scores.shape[1])
         scores = np.where(allowed, scores, np.float32(-np.inf))
     return topk_reference(scores, k, exclude_indptr, exclude_indices)
+
+
+def sparse_gram(
+    matrix: sp.csr_matrix | sp.csr_array,
+    dtype: npt.DTypeLike = np.float32,
+    *,
+    n_threads: int = 0,
+) -> np.ndarray:
+    """``matrix.T @ matrix`` as a dense C-contiguous ``(n_cols, n_cols)`` array,
+    summed in ``dtype`` (float32 or float64; the values are read as float32 either
+    way). The same result for any ``n_threads``; exactly symmetric when no row
+    stores a column twice (a column stored twice counts as the sum of its values).
+
+    Example:
+        >>> x = sp.csr_matrix(np.array([[1, 0], [2, 3]], dtype=np.float32))
+        >>> sparse_gram(x).tolist()
+        [[5.0, 6.0], [6.0, 9.0]]
+    """
+    double = _gram_dtype(dtype) == np.float64
+    indptr, indices = csr_arrays(matrix)
+    data = np.ascontiguousarray(matrix.data, dtype=np.float32)
+    n_cols = matrix.shape[1]
+    if not RUST:
+        _checks.check_threads(n_threads)
+        return sparse_gram_reference(indptr, indices, data, n_cols, double)
+    if double:
+        return extension.sparse_gram_f64(indptr, indices, data, n_cols, n_threads)
+    return extension.sparse_gram(indptr, indices, data, n_cols, n_threads)
+
+
+def sparse_gram_reference(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    n_cols: int,
+    double: bool = False,
+) -> np.ndarray:
+    """SciPy reference of the Rust ``sparse_gram`` kernel (``sparse_gram_f64`` when
+    ``double``): ``(X.T @ X).toarray()``, with ``X`` converted to float64 first when
+    ``double``."""
+    n_cols = _checks.count(n_cols, "n_cols")
+    _checks.check_finite(data, "data")
+    dtype = np.float64 if double else np.float32
+    x = sp.csr_matrix(
+        (np.asarray(data, dtype=dtype), indices, indptr), shape=(indptr.size - 1, n_cols)
+    )
+    return np.ascontiguousarray((x.T @ x).toarray(), dtype=dtype)
+
+
+def _gram_dtype(dtype: npt.DTypeLike) -> np.dtype:
+    """``dtype`` as float32 or float64 (``None``, NumPy's float64, is refused)."""
+    try:
+        value = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        value = None
+    if value is None or value not in (np.float32, np.float64):
+        raise ParameterError(f"dtype: expected float32 or float64, received {dtype!r}")
+    return value

@@ -7,6 +7,7 @@ mod als;
 mod args;
 mod bpr;
 mod factor_topk;
+mod gram;
 mod knn;
 #[cfg(feature = "panic-probe")]
 mod probe;
@@ -25,6 +26,8 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(product::transposed_product, m)?)?;
     m.add_function(wrap_pyfunction!(product::product_topk, m)?)?;
     m.add_function(wrap_pyfunction!(product::transposed_product_f64, m)?)?;
+    m.add_function(wrap_pyfunction!(gram::sparse_gram, m)?)?;
+    m.add_function(wrap_pyfunction!(gram::sparse_gram_f64, m)?)?;
     #[cfg(feature = "panic-probe")]
     m.add_function(wrap_pyfunction!(probe::_panic_probe, m)?)?;
     Ok(())
