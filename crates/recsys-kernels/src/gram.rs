@@ -8,8 +8,9 @@
 //! first (a counting sort: each column lists its rows in ascending order), then
 //! each row of `G` is summed on its own, in place in the output while it stays in
 //! cache: `G[i, :] = Σ x_ui X[u, :]` over the entries `(u, x_ui)` of column `i`.
-//! Rows of `G` are shared between threads a few at a time; each value is summed
-//! in the same order for any thread count. `G[i, j]` and `G[j, i]` add the same
+//! Rows of `G` are shared between threads a few at a time (each block written
+//! once in order first, see `gram`); each value is summed in the same order for
+//! any thread count. `G[i, j]` and `G[j, i]` add the same
 //! products in the same (ascending row) order, so `G` is exactly symmetric when
 //! no row of `X` stores a column twice. A column stored twice in a row counts
 //! as the sum of its values (as in SciPy's product), up to rounding.
@@ -72,6 +73,11 @@ fn gram<T: Real>(x: &CsrView<'_>, n_threads: usize) -> KernelResult<Vec<T>> {
     }
     let columns = Columns::new(x, values)?;
     let run = |(block, rows): (usize, &mut [T])| {
+        // Written in order before the scattered sums: the first writes to a new
+        // output fault its pages in, and in scattered order, on two threads, they
+        // cost more than the sums themselves (20000 x 8000, 100 entries a row:
+        // 0.94 s on two threads, 0.61 s on one, 0.28 s with this pass).
+        rows.fill(T::from(0.0));
         for (r, row) in rows.chunks_exact_mut(n).enumerate() {
             columns.sum_row(x, values, block * ROWS + r, row);
         }
