@@ -2,9 +2,10 @@
 
     python -m benchmarks.ease_path
 
-On MovieLens 100k's training split and on the two synthetic shapes of
-``benchmarks.tuning`` (a 17,600-item play-count log and a 9,700-item ratings
-set), it times, interleaved and as medians of several runs:
+On MovieLens 100k's training split and on synthetic shapes of
+``benchmarks.tuning`` (a 17,600-item play-count log, a 9,700-item ratings set,
+and a ratings set with more users than items), it times, interleaved and as
+medians of several runs:
 
 - *one fit*: ``EASE().fit(train)`` at the defaults (float32; through the users x
   users matrix when there are fewer users than items);
@@ -57,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--synthetic",
-        default="ratings,plays",
+        default="ratings,plays,ratings-tall",
         help="synthetic shapes to add to MovieLens 100k (comma-separated; '' for none)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per case")
@@ -83,7 +84,7 @@ def main() -> None:
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for name, data in shapes.items():
-        big = data.n_items > 5_000
+        big = data.n_items > 5_000 or data.nnz > 500_000
         runs: dict[str, Callable[[], object]] = {
             "fit": partial(EASE().fit, data),
             "float64": partial(float64_inverse, data),

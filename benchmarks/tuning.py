@@ -20,7 +20,9 @@ The synthetic shapes mimic the data the library was never tuned on:
 - ``ratings``: 610 users x 9,700 items, 100,000 star ratings, active users with
   many ratings and a long tail of rarely rated items (a larger-catalogue movie set);
 - ``plays-small``: ``plays`` at a third of the size (600 users x 6,000 items,
-  30,000 rows), for quicker runs.
+  30,000 rows), for quicker runs;
+- ``ratings-tall``: 6,040 users x 3,700 items, 1,000,000 star ratings: more
+  users than items (MovieLens 1M's shape), where EASE works in item space.
 
 Writes ``benchmarks/results/tuning-<name>.md`` and ``.json``.
 """
@@ -84,6 +86,17 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
         "taste_strength": 2.5,
         "ratings": True,
         "random_state": 2,
+    },
+    "ratings-tall": {
+        "n_users": 6_040,
+        "n_items": 3_700,
+        "n_interactions": 1_000_000,
+        "user_exponent": 0.8,
+        "item_exponent": 1.0,
+        "n_tastes": 8,
+        "taste_strength": 2.5,
+        "ratings": True,
+        "random_state": 5,
     },
 }
 

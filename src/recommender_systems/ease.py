@@ -27,7 +27,7 @@ from recommender_systems.base import Recommender
 from recommender_systems.errors import ParameterError
 from recommender_systems.hyperparameters import Choice, Float, Range, declare
 from recommender_systems.interactions import Interactions
-from recommender_systems.kernels import product_topk, transposed_product
+from recommender_systems.kernels import product_topk, sparse_gram, transposed_product
 from recommender_systems.neighborhood import ItemItemModel
 from recommender_systems.query import TopN, select_rows
 from recommender_systems.registry import register
@@ -36,8 +36,6 @@ from recommender_systems.values import UsesValues, Values, ValueWeights, values_
 
 Dtype = Literal["float32", "float64"]
 
-#: Cells of the Gram matrix computed per sparse product (bounds the temporaries).
-_GRAM_BLOCK_ELEMENTS = 1 << 22
 #: Memory for temporaries beyond the items x items matrix itself.
 _OVERHEAD_BYTES = 128 << 20
 
@@ -108,13 +106,17 @@ class EASE(ItemItemModel):
         if _dual_is_cheaper(*x.shape):
             self.similarity_ = _weights_from_users(x, l2, dtype)
             return
-        weights = _gram(x, dtype)
+        weights = self._gram_of(x, dtype)
         weights[np.diag_indices_from(weights)] += l2
         _invert_spd(weights, l2)
         diagonal = np.diag(weights).copy()
         weights /= -diagonal  # B[:, j] = -P[:, j] / P[j, j]
         np.fill_diagonal(weights, 0.0)
         self.similarity_ = weights
+
+    def _gram_of(self, x: sp.csr_matrix, dtype: np.dtype[np.floating]) -> np.ndarray:
+        """``XᵀX`` of the weighted rows, a new array the fit may overwrite."""
+        return _gram(x, dtype)
 
     #: The hyperparameters :meth:`_sweep` fits along for about the cost of one fit.
     sweeps: ClassVar[tuple[str, ...]] = ("regularization",)
@@ -128,19 +130,26 @@ class EASE(ItemItemModel):
         (:class:`RegularizationPath`): the models score straight from it, without
         an items x items matrix, exactly as a fit with that λ would (to float
         rounding). Otherwise each λ is a fit in float32 (a Cholesky
-        factorisation each), which then costs less than any decomposition."""
+        factorisation each, which then costs less than any decomposition) from
+        one Gram matrix ``XᵀX``, computed once (:class:`_EASEFromGram`)."""
         if name not in self.sweeps:
             raise ValueError(f"EASE sweeps {self.sweeps}, not {name!r}")
         template = self.clone()
         weights = template._fit_weights(data.matrix)
         if not weights.shape[0] < weights.shape[1]:
+            n = weights.shape[1]
+            # The shared Gram matrix, and each fit's copy of it.
+            _memory.require_memory(
+                2 * n * n * 4 + _OVERHEAD_BYTES,
+                f"the EASE λ search on {n:,} items (two {n:,} x {n:,} float32 matrices)",
+                "Keep fewer items (drop the rarest) or tune a sparse model such as ItemKNN.",
+            )
+            gram = _gram(weights, np.dtype(np.float32))
             for l2 in values:
-                yield (
-                    l2,
-                    template.clone()
-                    .set_params(regularization=float(l2), dtype="float32")
-                    .fit(data),
-                )
+                params = {**template.get_params(), "regularization": float(l2), "dtype": "float32"}
+                fitted = _EASEFromGram(**params)
+                fitted.gram = gram
+                yield l2, fitted.fit(data)
             return
         path = RegularizationPath(weights)
         for l2 in values:
@@ -295,6 +304,16 @@ class RegularizationPath:
         return negative.T, columns
 
 
+class _EASEFromGram(EASE):
+    """EASE fitted from a Gram matrix computed once for several λ (the tuner's
+    item-space sweep): the same model as a fit, without recomputing ``XᵀX``."""
+
+    gram: np.ndarray
+
+    def _gram_of(self, x: sp.csr_matrix, dtype: np.dtype[np.floating]) -> np.ndarray:
+        return self.gram.astype(dtype, copy=True)
+
+
 class _EASEOnPath(EASE):
     """EASE scored from a :class:`RegularizationPath` (the tuner's view of one λ)."""
 
@@ -383,30 +402,25 @@ def _decompose_users(x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """``K = XXᵀ = U diag(s) Uᵀ`` and ``W = XᵀU``, in float64: ``(s, U, W)``, ``s``
     clipped at 0.
 
-    ``K`` and ``W`` are products of the sparse ``X`` with a dense matrix (dense
-    ``Xᵀ``, then ``U``): the kernel does each on every core, several times faster
-    than SciPy (MovieLens 100k: 37 and 21 ms). The eigendecomposition is SciPy's:
+    ``K`` is the Gram matrix of ``Xᵀ`` (the sparse Gram kernel) and ``W`` a product
+    of the sparse ``Xᵀ`` with the dense ``U`` (the product kernel), each on every
+    core, several times faster than SciPy. The eigendecomposition is SciPy's:
     OpenBLAS keeps a library's threads spinning for a while after each call, and
     one library's idle threads would compete with the next one's (NumPy and SciPy
     each bring their own), so the search uses SciPy's BLAS throughout."""
-    x64 = sp.csr_matrix(x, dtype=np.float64)
-    gram = transposed_product(x64, np.ascontiguousarray(x64.T.toarray()))  # (X Xᵀ)ᵀ
+    xt = sp.csr_matrix(x.T, dtype=np.float32)
+    gram = sparse_gram(xt, np.float64)  # products of float32 values, exact in float64
     spectrum, u = linalg.eigh(gram, driver="evd", check_finite=False, overwrite_a=True)
     # Wᵀ = (Xᵀ U)ᵀ, read as W (Fortran order).
-    w = transposed_product(x64.T.tocsr(), np.ascontiguousarray(u)).T
+    w = transposed_product(sp.csr_matrix(xt, dtype=np.float64), np.ascontiguousarray(u)).T
     return np.clip(spectrum, 0.0, None), u, w
 
 
 def _gram(matrix: sp.csr_matrix, dtype: np.dtype[np.floating]) -> np.ndarray:
-    """``X^T X`` as a dense array, computed a block of rows at a time."""
-    n = matrix.shape[1]
-    gram = np.empty((n, n), dtype=dtype)
-    columns = matrix.T.tocsr()
-    block = max(1, _GRAM_BLOCK_ELEMENTS // max(n, 1))
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        gram[start:stop] = (columns[start:stop] @ matrix).toarray()
-    return gram
+    """``XᵀX`` as a dense array: the sparse Gram kernel, in ``Σ nnz(row)²``
+    multiply-adds on every core (SciPy's sparse product is 4 to 6 times slower,
+    ``benchmarks/results/ease-path.md``)."""
+    return sparse_gram(matrix, dtype)
 
 
 def _invert_spd(matrix: np.ndarray, l2: float) -> None:
