@@ -132,6 +132,61 @@ def test_only_a_view_fitted_on_the_paths_rows_scores_them_by_index(wide: Interac
         got = view._top_candidates(users, 10, seen, mask)
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
+    # A view of the same path fitted on other rows (one interaction fewer, the same
+    # items) has no similarity_: its candidate step ranks its own scores, through
+    # the public API too.
+    frame = generate_interactions(40, 150, 1_500, random_state=4)
+    repeated = frame["item_id"].duplicated(keep=False) & frame["user_id"].duplicated(keep=False)
+    fewer = Interactions.from_frame(frame.drop(index=frame.index[repeated][0]))
+    (_, third) = next(EASE()._sweep(wide, "regularization", [10.0]))
+    third.fit(fewer)
+    assert not third.rows_on_path_  # type: ignore[attr-defined]
+    assert getattr(third, "similarity_", None) is None
+    users = np.arange(fewer.n_users)
+    scores, seen = third._scores(users), fewer.matrix
+    for mask in (None, allowed):
+        want = rank(scores, 10, seen, mask)
+        got = third._top_candidates(users, 10, seen, mask)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    batch = third.recommend_batch(fewer.user_ids.ids, n=10)
+    want = rank(scores, 10, seen, None)
+    np.testing.assert_array_equal(batch.item_indices, want[0])
+    np.testing.assert_array_equal(batch.scores, want[1])
+
+
+@pytest.mark.parametrize("shape", ["tall", "wide"])
+def test_candidates_rank_exactly_the_scores(
+    shape: str, data: Interactions, wide: Interactions
+) -> None:
+    """The float32 model's candidate step sums H B row by row (the product kernel)
+    and selects as it goes: the lists and scores of ranking _scores, bit for bit."""
+    source = data if shape == "tall" else wide
+    model = EASE(regularization=20.0).fit(source)
+    weights = model.similarity_
+    assert isinstance(weights, np.ndarray)
+    assert weights.dtype == np.float32 and weights.flags.c_contiguous
+    users = np.arange(source.n_users)
+    scores = model._scores(users)
+    seen, allowed = source.matrix, np.arange(source.n_items) % 3 > 0
+    some = users[::3][::-1].copy()  # a subset, in another order
+    for rows in (users, some):
+        for exclude in (None, select_rows(seen, rows)):
+            for mask in (None, allowed):
+                want = rank(scores[rows], 10, exclude, mask)
+                got = model._top_candidates(rows, 10, exclude, mask)
+                np.testing.assert_array_equal(got[0], want[0])
+                np.testing.assert_array_equal(got[1], want[1])
+    items = source.item_ids.ids[allowed]
+    batch = model.recommend_batch(source.user_ids.ids, n=10, items=items)
+    want = rank(scores, 10, seen, allowed)
+    np.testing.assert_array_equal(batch.item_indices, want[0])
+    np.testing.assert_array_equal(batch.scores, want[1])
+    # k beyond the catalogue: every unseen item, padded like the default step.
+    want = rank(scores, source.n_items + 5, seen, None)
+    got = model._top_candidates(users, source.n_items + 5, seen, None)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
 
 
 def test_fold_in_needs_no_refit_and_matches_a_known_user(data: Interactions) -> None:

@@ -36,7 +36,8 @@ from recommender_systems.hyperparameters import (
     declare,
 )
 from recommender_systems.interactions import Interactions, require_non_negative
-from recommender_systems.kernels import sparse_topk_product
+from recommender_systems.kernels import row_product_topk, sparse_topk_product
+from recommender_systems.query import TopN
 from recommender_systems.registry import register
 from recommender_systems.state import Sparse, declare_state
 from recommender_systems.values import UsesValues, Values, values_hyperparameter
@@ -78,6 +79,32 @@ class ItemItemModel(UsesValues, Recommender):
     def _scores_for_history(self, history: sp.csr_matrix) -> np.ndarray:
         scores = self._weights(history) @ self.similarity_
         return stored_or_never(scores) if sp.issparse(scores) else np.asarray(scores)
+
+    def _top_candidates(
+        self,
+        users: np.ndarray,
+        n: int,
+        seen: sp.csr_matrix | None,
+        allowed: np.ndarray | None,
+    ) -> TopN:
+        # With a dense float32 weight matrix (EASE), the rows of the product that
+        # _scores computes are ranked as they are summed, never written: the same
+        # lists as the default, which ranks _scores.
+        similarity = getattr(self, "similarity_", None)
+        if (
+            isinstance(similarity, np.ndarray)
+            and similarity.dtype == np.float32
+            and similarity.flags.c_contiguous
+        ):
+            return row_product_topk(
+                self._weights(self.user_items_[users]),
+                similarity,
+                n,
+                exclude=seen,
+                allowed=allowed,
+                n_threads=self._threads(),
+            )
+        return super()._top_candidates(users, n, seen, allowed)
 
     def _item_similarity(self, items: np.ndarray) -> np.ndarray:
         rows = self.similarity_[items]

@@ -36,6 +36,7 @@ from recommender_systems.kernels.als import als_solve_reference, gram_reference
 from recommender_systems.kernels.bpr import bpr_epoch_reference
 from recommender_systems.kernels.product import (
     product_topk_reference,
+    row_product_topk_reference,
     sparse_gram_reference,
     transposed_product_reference,
 )
@@ -366,6 +367,20 @@ def _product_topk_valid(draw: st.DrawFn) -> Args:
     return args
 
 
+def _row_product_topk_valid(draw: st.DrawFn) -> Args:
+    args = _product_valid(draw)
+    args.pop("scale", None)
+    rows, cols = args["indptr"].size - 1, args["dense"].shape[1]
+    args["k"] = _k(draw, cols)
+    if draw(st.booleans()):
+        exclude = _csr_args(_pattern(draw, rows, cols, None), "exclude_")
+        args["exclude_indptr"] = exclude["exclude_indptr"]
+        args["exclude_indices"] = exclude["exclude_indices"]
+    if draw(st.booleans()):
+        args["allowed"] = np.array(draw(st.lists(st.booleans(), min_size=cols, max_size=cols)))
+    return args
+
+
 def _exact_sums(before: Args) -> bool:
     """Whether every sum of the product is exact in any order and with or without a
     fused multiply-add: no finite value so large that the two may overflow apart."""
@@ -418,6 +433,23 @@ def _compare_product_topk(got: Any, args: Args, before: Args) -> None:
     if _exact_sums(before):
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
+
+
+def _compare_row_product_topk(got: Any, args: Args, before: Args) -> None:
+    want = row_product_topk_reference(
+        before["indptr"],
+        before["indices"],
+        before["data"],
+        before["dense"],
+        min(before["k"], 2**62),
+        before.get("exclude_indptr"),
+        before.get("exclude_indices"),
+        before.get("allowed"),
+    )
+    assert got[0].shape == want[0].shape and got[1].dtype == np.float32
+    # SciPy's sums, in the same order and unfused: equal even when they round.
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
 
 
 BINDINGS: dict[str, Binding] = {
@@ -575,6 +607,22 @@ BINDINGS: dict[str, Binding] = {
                 "n_threads": "threads",
             },
             _compare_product_topk,
+        ),
+        Binding(
+            "row_product_topk",
+            _row_product_topk_valid,
+            {
+                "indptr": "indptr",
+                "indices": "indices",
+                "data": "data",
+                "dense": "dense2d",
+                "k": "count",
+                "exclude_indptr": "indptr",
+                "exclude_indices": "indices",
+                "allowed": "mask",
+                "n_threads": "threads",
+            },
+            _compare_row_product_topk,
         ),
     ]
 }

@@ -65,6 +65,12 @@ def _gram(**change: Any) -> None:
     product.sparse_gram(**args)
 
 
+def _row_product(**change: Any) -> None:
+    args: dict[str, Any] = {"sparse": _pattern(), "dense": np.ones((3, 2), np.float32), "k": 2}
+    args.update(change)
+    product.row_product_topk(**args)
+
+
 def _topk(**change: Any) -> None:
     args: dict[str, Any] = {"scores": np.ones((2, 3), np.float32), "k": 2}
     args.update(change)
@@ -80,6 +86,19 @@ CASES: list[tuple[Callable[..., None], dict[str, Any], str]] = [
     (
         _gram,
         {"matrix": sp.csr_matrix(np.array([[np.inf]], np.float32))},
+        "data: expected finite values",
+    ),
+    (_row_product, {"k": -1}, "k: expected an integer >= 0"),
+    (_row_product, {"n_threads": -1}, "n_threads: expected an integer >= 0"),
+    (_row_product, {"allowed": np.ones(3, bool)}, "allowed: expected length 2"),
+    (
+        _row_product,
+        {"dense": np.ones((3, 2), np.float64)},
+        "dense: expected a C-contiguous 2-D float32",
+    ),
+    (
+        _row_product,
+        {"sparse": sp.csr_matrix(np.array([[np.nan, 0, 1]], np.float32))},
         "data: expected finite values",
     ),
     (_knn, {"k": 2.5}, "k: expected an integer >= 0"),
@@ -120,7 +139,7 @@ def test_both_backends_refuse_alike(
     assert str(reference.value).startswith(message), reference.value
 
 
-@pytest.mark.parametrize("call", [_topk, _knn, _als, _bpr, _gram])
+@pytest.mark.parametrize("call", [_topk, _knn, _als, _bpr, _gram, _row_product])
 def test_valid_calls_pass_on_both_backends(
     call: Callable[..., None], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ pub mod memory;
 pub mod pool;
 pub mod product;
 pub mod rng;
+pub mod row_product;
 pub mod simd;
 pub mod topk;
 

@@ -23,7 +23,7 @@ use crate::csr::CsrView;
 use crate::error::{check_len, checked_product, KernelError, KernelResult};
 use crate::matrix::{Matrix, Shape};
 use crate::simd::{Isa, Portable, Simd};
-use crate::topk::{padded, select_row, Entry, TopK};
+use crate::topk::{padded, Select, SelectScratch, TopK};
 use crate::{memory, pool};
 
 /// Columns of `D` per unit of work (rows of `out`): eight AVX2 registers, enough
@@ -34,7 +34,7 @@ const DEPTH: usize = 128;
 /// Rows of `S` stored transposed at once: 16 floats are one cache line of `out`.
 const ROWS: usize = 16;
 /// Multiply-adds below which the work runs on the calling thread.
-const PARALLEL_MIN_WORK: usize = 1 << 18;
+pub(crate) const PARALLEL_MIN_WORK: usize = 1 << 18;
 
 /// `(S D)ᵀ`, column `j` times `scale[j]` when given, as a row-major
 /// `D.cols() x S.n_rows()` vector (see the module docs).
@@ -188,7 +188,7 @@ pub fn product_topk(
     let run = |scratch: &mut Scratch, (block, (oi, os)): (usize, (&mut [i64], &mut [f32]))| {
         let first = block * COLS;
         task.sum(first, &mut scratch.sums)?;
-        select.rows(&task, first, scratch, oi, os);
+        select_rows(&select, &task, first, scratch, oi, os);
         Ok::<(), KernelError>(())
     };
     let chunk = COLS * width;
@@ -218,56 +218,30 @@ pub fn product_topk(
 struct Scratch {
     sums: Vec<f32>,
     block: Vec<f32>,
-    mask: Vec<bool>,
-    heap: Vec<Entry>,
+    select: SelectScratch,
 }
 
-/// How [`product_topk`] selects from a block's sums.
-struct Select<'a> {
-    exclude: Option<&'a CsrView<'a>>,
-    allowed: Option<&'a [bool]>,
-    width: usize,
-}
-
-impl Select<'_> {
-    /// Selects rows `first..` of the product from `scratch.sums` into `oi` / `os`.
-    fn rows(
-        &self,
-        task: &Task<'_, f32>,
-        first: usize,
-        scratch: &mut Scratch,
-        oi: &mut [i64],
-        os: &mut [f32],
-    ) {
-        let m = task.rows();
-        let rows = oi.len() / self.width;
-        if scratch.mask.len() != m {
-            // Columns outside `allowed` are excluded from every row.
-            scratch.mask = (0..m)
-                .map(|j| self.allowed.is_some_and(|a| !a[j]))
-                .collect();
-            scratch.block = vec![0.0; COLS * m];
-        }
-        // The block's rows, written as `transposed_product` writes them (in L2 here).
-        let block = &mut scratch.block[..rows * m];
-        task.store(&scratch.sums, block);
-        for (u, row) in block.chunks_exact(m).enumerate() {
-            let excluded = self
-                .exclude
-                .map_or(&[][..], |csr| csr.row_indices(first + u));
-            for &j in excluded {
-                scratch.mask[j as usize] = true;
-            }
-            select_row(row, &scratch.mask, self.width, &mut scratch.heap);
-            for &j in excluded {
-                scratch.mask[j as usize] = self.allowed.is_some_and(|a| !a[j as usize]);
-            }
-            let (oi, os) = (&mut oi[u * self.width..], &mut os[u * self.width..]);
-            for (slot, entry) in scratch.heap.iter().enumerate() {
-                oi[slot] = i64::from(entry.index);
-                os[slot] = entry.score;
-            }
-        }
+/// Selects rows `first..` of the product from `scratch.sums` into `oi` / `os`.
+fn select_rows(
+    select: &Select<'_>,
+    task: &Task<'_, f32>,
+    first: usize,
+    scratch: &mut Scratch,
+    oi: &mut [i64],
+    os: &mut [f32],
+) {
+    let m = task.rows();
+    let width = select.width;
+    let rows = oi.len() / width;
+    if scratch.block.len() != COLS * m {
+        scratch.block = vec![0.0; COLS * m];
+    }
+    // The block's rows, written as `transposed_product` writes them (in L2 here).
+    let block = &mut scratch.block[..rows * m];
+    task.store(&scratch.sums, block);
+    let outputs = oi.chunks_exact_mut(width).zip(os.chunks_exact_mut(width));
+    for (u, (row, (oi, os))) in block.chunks_exact(m).zip(outputs).enumerate() {
+        select.row(first + u, row, &mut scratch.select, oi, os);
     }
 }
 

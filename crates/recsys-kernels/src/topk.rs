@@ -163,6 +163,56 @@ impl Selector<'_> {
     }
 }
 
+/// How the product kernels ([`crate::product::product_topk`],
+/// [`crate::row_product::row_product_topk`]) select a row of a product they
+/// computed: as [`topk`] selects it from the written matrix, never a column in the
+/// row's `exclude` row or outside `allowed`.
+pub(crate) struct Select<'a> {
+    pub(crate) exclude: Option<&'a CsrView<'a>>,
+    pub(crate) allowed: Option<&'a [bool]>,
+    pub(crate) width: usize,
+}
+
+/// One thread's buffers for [`Select`]: the columns excluded from the current row
+/// (those outside `allowed` for every row) and the heap.
+#[derive(Default)]
+pub(crate) struct SelectScratch {
+    mask: Vec<bool>,
+    heap: Vec<Entry>,
+}
+
+impl Select<'_> {
+    /// Writes the best `width` entries of `scores`, row `row` of the product, into
+    /// its output slots `oi` / `os` (at least `width` long; the inputs were checked:
+    /// `allowed`, when given, and every row of `exclude` index columns of `scores`).
+    pub(crate) fn row(
+        &self,
+        row: usize,
+        scores: &[f32],
+        scratch: &mut SelectScratch,
+        oi: &mut [i64],
+        os: &mut [f32],
+    ) {
+        let outside = |j: usize| self.allowed.is_some_and(|a| !a[j]);
+        if scratch.mask.len() != scores.len() {
+            // Columns outside `allowed` are excluded from every row.
+            scratch.mask = (0..scores.len()).map(outside).collect();
+        }
+        let excluded = self.exclude.map_or(&[][..], |csr| csr.row_indices(row));
+        for &j in excluded {
+            scratch.mask[j as usize] = true;
+        }
+        select_row(scores, &scratch.mask, self.width, &mut scratch.heap);
+        for &j in excluded {
+            scratch.mask[j as usize] = outside(j as usize);
+        }
+        for (slot, entry) in scratch.heap.iter().enumerate() {
+            oi[slot] = i64::from(entry.index);
+            os[slot] = entry.score;
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Entry {
     pub(crate) score: f32,

@@ -8,6 +8,8 @@ from recommender_systems.kernels._loader import backend, backend_status
 from recommender_systems.kernels.product import (
     product_topk,
     product_topk_reference,
+    row_product_topk,
+    row_product_topk_reference,
     sparse_gram,
     sparse_gram_reference,
     transposed_product,
@@ -33,6 +35,8 @@ __all__ = [
     "factor_topk_reference",
     "product_topk",
     "product_topk_reference",
+    "row_product_topk",
+    "row_product_topk_reference",
     "sparse_gram",
     "sparse_gram_reference",
     "sparse_topk_product",

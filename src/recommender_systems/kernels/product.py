@@ -11,6 +11,12 @@ uses one core and then needs a transposing copy. :func:`product_topk` selects
 each block of rows as :func:`~recommender_systems.kernels.topk` would, while it
 is in cache, without writing the product.
 
+:func:`row_product_topk` (:func:`row_product_topk_reference` without the
+extension) selects the best columns of each row of ``S D`` itself: models with a
+dense items x items weight matrix (EASE) rank users' weighted histories ``H``
+against it, ``H B``, without writing the product, each row summed like SciPy's
+product (the same scores, bit for bit) and rows on every core.
+
 :func:`sparse_gram` (:func:`sparse_gram_reference` without the extension) is
 EASE's Gram matrix: the kernel's work is the sum of the squared row lengths,
 where a product against a dense operand reads every column for each entry.
@@ -30,6 +36,8 @@ from recommender_systems.kernels.selection import TopK, csr_arrays, topk_referen
 __all__ = [
     "product_topk",
     "product_topk_reference",
+    "row_product_topk",
+    "row_product_topk_reference",
     "sparse_gram",
     "sparse_gram_reference",
     "transposed_product",
@@ -153,6 +161,77 @@ def product_topk_reference(
             raise ParameterError(f"columns: expected column indices in [0, {dense.shape[1]})")
         dense = np.ascontiguousarray(dense[:, columns])
     scores = transposed_product_reference(indptr, indices, data, dense, scale)
+    if allowed is not None:
+        _checks.check_length(np.asarray(allowed), "allowed", scores.shape[1])
+        scores = np.where(allowed, scores, np.float32(-np.inf))
+    return topk_reference(scores, k, exclude_indptr, exclude_indices)
+
+
+def row_product_topk(
+    sparse: sp.csr_matrix | sp.csr_array,
+    dense: np.ndarray,
+    k: int,
+    *,
+    exclude: sp.csr_matrix | sp.csr_array | None = None,
+    allowed: np.ndarray | None = None,
+    n_threads: int = 0,
+) -> TopK:
+    """The best ``k`` columns of each row of ``sparse @ dense`` (``dense``: C-contiguous
+    float32, one row per column of ``sparse``), as
+    :func:`~recommender_systems.kernels.topk` selects them from the written product
+    (``exclude``: one CSR row per row of ``sparse``), never a column outside
+    ``allowed`` (a boolean mask over the columns of ``dense``): indices (int64) and
+    scores (float32), padded with -1 and NaN. Each score sums its row's stored
+    entries in stored order, as SciPy's product does (the same value); the product
+    itself is never written.
+
+    Example:
+        >>> s = sp.csr_matrix(np.array([[1, 0], [2, 3]], dtype=np.float32))
+        >>> d = np.array([[1, 10, 5], [2, 20, 30]], np.float32)
+        >>> idx, val = row_product_topk(s, d, 2)
+        >>> idx.tolist(), val.tolist()
+        ([[1, 2], [2, 1]], [[10.0, 5.0], [100.0, 80.0]])
+    """
+    n_rows = sparse.shape[0]
+    if isinstance(dense, np.ndarray) and dense.ndim == 2:
+        if sparse.shape[1] != dense.shape[0]:
+            raise ParameterError(
+                f"dense: expected {sparse.shape[1]} rows (one per column of the sparse "
+                f"matrix), received {dense.shape[0]}"
+            )
+        if exclude is not None and exclude.shape != (n_rows, dense.shape[1]):
+            raise ParameterError(
+                f"exclude: expected shape {(n_rows, dense.shape[1])}, received {exclude.shape}"
+            )
+    indptr, indices = csr_arrays(sparse)
+    data = np.ascontiguousarray(sparse.data, dtype=np.float32)
+    ex_indptr, ex_indices = (None, None) if exclude is None else csr_arrays(exclude)
+    if not RUST:
+        _checks.check_threads(n_threads)
+        return row_product_topk_reference(
+            indptr, indices, data, dense, k, ex_indptr, ex_indices, allowed
+        )
+    return extension.row_product_topk(
+        indptr, indices, data, dense, k, ex_indptr, ex_indices, allowed, n_threads
+    )
+
+
+def row_product_topk_reference(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    dense: np.ndarray,
+    k: int,
+    exclude_indptr: np.ndarray | None = None,
+    exclude_indices: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
+) -> TopK:
+    """SciPy reference of the Rust ``row_product_topk`` kernel (same arguments): the
+    product, columns outside ``allowed`` set to -inf, then :func:`topk_reference`."""
+    dense = _checks.check_factor_matrix(dense, "dense")
+    _checks.check_finite(data, "data")
+    sparse = sp.csr_matrix((data, indices, indptr), shape=(indptr.size - 1, dense.shape[0]))
+    scores = np.ascontiguousarray(sparse @ dense, dtype=np.float32)
     if allowed is not None:
         _checks.check_length(np.asarray(allowed), "allowed", scores.shape[1])
         scores = np.where(allowed, scores, np.float32(-np.inf))

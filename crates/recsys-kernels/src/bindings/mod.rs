@@ -26,6 +26,7 @@ fn _kernels(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(product::transposed_product, m)?)?;
     m.add_function(wrap_pyfunction!(product::product_topk, m)?)?;
     m.add_function(wrap_pyfunction!(product::transposed_product_f64, m)?)?;
+    m.add_function(wrap_pyfunction!(product::row_product_topk, m)?)?;
     m.add_function(wrap_pyfunction!(gram::sparse_gram, m)?)?;
     m.add_function(wrap_pyfunction!(gram::sparse_gram_f64, m)?)?;
     #[cfg(feature = "panic-probe")]

@@ -101,6 +101,61 @@ pub fn product_topk<'py>(
     })
 }
 
+/// The best k columns of each row of S D for a CSR matrix S (m x n: indptr int64,
+/// indices int32, data float32) and a C-contiguous float32 matrix D (n x c),
+/// selected like topk from the written product: best first, ties to the lower
+/// column, columns in the row's exclusion CSR (m x c), outside allowed (bool, c),
+/// NaN or -inf never returned. Returns (indices int64, scores float32) of shape
+/// (m, min(k, c)), padded with -1 / NaN; the product itself is never written. Each
+/// value sums its row's entries in stored order, like SciPy: the same bits for any
+/// thread count.
+#[pyfunction]
+#[pyo3(signature = (
+    indptr, indices, data, dense, k, exclude_indptr=None, exclude_indices=None, allowed=None,
+    n_threads=0
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn row_product_topk<'py>(
+    py: Python<'py>,
+    indptr: &Bound<'py, PyAny>,
+    indices: &Bound<'py, PyAny>,
+    data: &Bound<'py, PyAny>,
+    dense: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = args::k)] k: usize,
+    exclude_indptr: Option<&Bound<'py, PyAny>>,
+    exclude_indices: Option<&Bound<'py, PyAny>>,
+    allowed: Option<&Bound<'py, PyAny>>,
+    #[pyo3(from_py_with = args::n_threads)] n_threads: usize,
+) -> PyResult<args::TopKArrays<'py>> {
+    guarded("row_product_topk", || {
+        let dense = array::<f32, numpy::Ix2>(dense, "dense", "float32")?;
+        let dense = matrix(&dense, "dense")?;
+        let sparse = CsrArgs::extract(CsrNames::PLAIN, indptr, indices, Some(data))?;
+        let view = sparse.view_rows(dense.rows())?;
+        let allowed = allowed
+            .map(|a| array::<bool, numpy::Ix1>(a, "allowed", "bool"))
+            .transpose()?;
+        let allowed = allowed.as_ref().map(|a| slice(a, "allowed")).transpose()?;
+        let exclude = args::exclusion(exclude_indptr, exclude_indices)?;
+        let rows = view.n_rows();
+        let excluded = exclude
+            .as_ref()
+            .map(|e| e.view(rows, dense.cols()))
+            .transpose()?;
+        let out = py.detach(|| {
+            crate::row_product::row_product_topk(
+                &view,
+                dense,
+                k,
+                excluded.as_ref(),
+                allowed,
+                n_threads,
+            )
+        })?;
+        args::top_k_arrays(py, rows, out)
+    })
+}
+
 /// transposed_product in float64, without a scale: data (float64) are the values
 /// of the CSR matrix S, dense a C-contiguous float64 matrix D; returns (S D)ᵀ as a
 /// C-contiguous float64 array.
