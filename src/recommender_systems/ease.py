@@ -59,7 +59,9 @@ class EASE(ItemItemModel):
     ``n_items**2 * itemsize`` bytes (1.6 GB in float32 for 20,000 items); when that
     exceeds the memory available it raises
     :class:`~recommender_systems.errors.InsufficientMemoryError` before allocating.
-    Linear algebra runs on NumPy's BLAS/LAPACK threads.
+    The Gram matrix ``XᵀX`` comes from the sparse Gram kernel on every core (in
+    ``Σ nnz(row)²`` multiply-adds); the dense linear algebra runs on SciPy's
+    BLAS/LAPACK threads.
     """
 
     former_values = "binary"
