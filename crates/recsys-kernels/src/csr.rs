@@ -117,6 +117,13 @@ impl<'a> CsrView<'a> {
         self.data
     }
 
+    /// The values, for the kernels that multiply them (an error without).
+    pub fn values(&self) -> KernelResult<&'a [f32]> {
+        self.data.ok_or_else(|| {
+            KernelError::new("data", "expected the sparse matrix's values, received none")
+        })
+    }
+
     /// Column indices of `row`.
     pub fn row_indices(&self, row: usize) -> &'a [i32] {
         &self.indices[self.bounds(row)]

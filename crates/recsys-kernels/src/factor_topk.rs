@@ -444,15 +444,9 @@ fn offer(heap: &mut Vec<Entry>, width: usize, scores: &[f32], order: &[u32], see
 mod tests {
     use super::*;
     use crate::csr::CsrNames;
+    use crate::testing::lcg;
 
     const N: CsrNames = CsrNames::EXCLUDE;
-
-    fn lcg(seed: &mut u64) -> u64 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        *seed >> 33
-    }
 
     /// Reference: every score with the same sum order, then a full sort.
     fn reference(

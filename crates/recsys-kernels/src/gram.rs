@@ -18,7 +18,7 @@
 use rayon::prelude::*;
 
 use crate::csr::CsrView;
-use crate::error::{checked_product, KernelError, KernelResult};
+use crate::error::{checked_product, KernelResult};
 use crate::{memory, pool};
 
 /// Rows of `G` per unit of parallel work.
@@ -55,9 +55,7 @@ impl Real for f64 {}
 
 fn gram<T: Real>(x: &CsrView<'_>, n_threads: usize) -> KernelResult<Vec<T>> {
     pool::check_threads(n_threads)?;
-    let values = x.data().ok_or_else(|| {
-        KernelError::new("data", "expected the sparse matrix's values, received none")
-    })?;
+    let values = x.values()?;
     let n = x.n_cols();
     let len = checked_product("n_cols", n, n)?;
     let columns = memory::bytes_of::<usize>(n.saturating_add(1))
@@ -154,29 +152,7 @@ mod tests {
     use super::*;
     use crate::csr::CsrNames;
     use crate::error::ErrorKind;
-
-    fn lcg(seed: &mut u64) -> f32 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (*seed >> 40) as f32 / (1u64 << 24) as f32
-    }
-
-    /// A random `m x n` CSR matrix with about `density` of its entries stored,
-    /// every fifth row empty.
-    fn sparse(m: usize, n: usize, density: f32, seed: &mut u64) -> (Vec<i64>, Vec<i32>, Vec<f32>) {
-        let (mut indptr, mut indices, mut data) = (vec![0_i64], vec![], vec![]);
-        for u in 0..m {
-            for k in 0..n {
-                if u % 5 != 4 && lcg(seed) < density {
-                    indices.push(k as i32);
-                    data.push(lcg(seed) - 0.5);
-                }
-            }
-            indptr.push(indices.len() as i64);
-        }
-        (indptr, indices, data)
-    }
+    use crate::testing::sparse;
 
     /// `XᵀX` summed in float64, entry by entry.
     fn reference(indptr: &[i64], indices: &[i32], data: &[f32], n: usize) -> Vec<f64> {

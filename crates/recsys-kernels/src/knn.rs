@@ -398,6 +398,7 @@ pub const B_NAMES: CsrNames = CsrNames {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::lcg;
 
     const A: CsrNames = A_NAMES;
     const B: CsrNames = B_NAMES;
@@ -438,13 +439,6 @@ mod tests {
                 values,
             }
         }
-    }
-
-    fn lcg(seed: &mut u64) -> u64 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        *seed >> 33
     }
 
     /// Reference: the full dense product, then a sort of each row.

@@ -16,6 +16,8 @@ pub mod product;
 pub mod rng;
 pub mod row_product;
 pub mod simd;
+#[cfg(test)]
+mod testing;
 pub mod topk;
 
 #[cfg(feature = "python")]

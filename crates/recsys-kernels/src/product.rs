@@ -44,9 +44,7 @@ pub fn transposed_product(
     scale: Option<&[f32]>,
     n_threads: usize,
 ) -> KernelResult<Vec<f32>> {
-    let values = sparse.data().ok_or_else(|| {
-        KernelError::new("data", "expected the sparse matrix's values, received none")
-    })?;
+    let values = sparse.values()?;
     let dense = Dense::of(dense);
     product(sparse, values, dense, scale, n_threads)
 }
@@ -156,35 +154,14 @@ pub fn product_topk(
         ..Dense::of(dense)
     };
     let (m, c) = (sparse.n_rows(), dense.cols());
-    if let Some(csr) = exclude {
-        if csr.n_rows() != c || csr.n_cols() != m {
-            return Err(KernelError::new(
-                "exclude_indptr",
-                format!(
-                    "expected an exclusion matrix of shape ({c}, {m}), received ({}, {})",
-                    csr.n_rows(),
-                    csr.n_cols()
-                ),
-            ));
-        }
-    }
-    if let Some(allowed) = allowed {
-        check_len("allowed", allowed.len(), m)?;
-    }
-    let width = k.min(m);
-    let values = sparse.data().ok_or_else(|| {
-        KernelError::new("data", "expected the sparse matrix's values, received none")
-    })?;
+    let select = Select::new(exclude, allowed, k, c, m)?;
+    let width = select.width;
+    let values = sparse.values()?;
     let task = Task::new(sparse, values, dense, scale, Some(0))?;
     let mut out = padded(c, width)?;
     if width == 0 || c == 0 {
         return Ok(out);
     }
-    let select = Select {
-        exclude,
-        allowed,
-        width,
-    };
     let run = |scratch: &mut Scratch, (block, (oi, os)): (usize, (&mut [i64], &mut [f32]))| {
         let first = block * COLS;
         task.sum(first, &mut scratch.sums)?;
@@ -605,28 +582,7 @@ impl Real for f64 {
 mod tests {
     use super::*;
     use crate::csr::CsrNames;
-
-    fn lcg(seed: &mut u64) -> f32 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (*seed >> 40) as f32 / (1u64 << 24) as f32
-    }
-
-    /// A random `m x n` CSR matrix (about a third of the entries stored).
-    fn sparse(m: usize, n: usize, seed: &mut u64) -> (Vec<i64>, Vec<i32>, Vec<f32>) {
-        let (mut indptr, mut indices, mut data) = (vec![0_i64], vec![], vec![]);
-        for _ in 0..m {
-            for k in 0..n {
-                if lcg(seed) < 0.3 {
-                    indices.push(k as i32);
-                    data.push(lcg(seed) - 0.5);
-                }
-            }
-            indptr.push(indices.len() as i64);
-        }
-        (indptr, indices, data)
-    }
+    use crate::testing::{sparse, unit};
 
     #[test]
     fn matches_the_plain_product_for_any_shape_and_thread_count() {
@@ -638,9 +594,9 @@ mod tests {
             (70, 33, 129),
             (3, 0, 5),
         ] {
-            let (indptr, indices, data) = sparse(m, n, &mut seed);
+            let (indptr, indices, data) = sparse(m, n, 0.3, &mut seed);
             let s = CsrView::new(CsrNames::PLAIN, &indptr, &indices, Some(&data), m, n).unwrap();
-            let d: Vec<f32> = (0..n * c).map(|_| lcg(&mut seed) - 0.5).collect();
+            let d: Vec<f32> = (0..n * c).map(|_| unit(&mut seed) - 0.5).collect();
             let dense = Matrix::new("dense", &d, n, c).unwrap();
             let mut want = vec![0.0_f64; c * m];
             for j in 0..m {
@@ -664,13 +620,15 @@ mod tests {
     fn selects_like_topk_on_the_written_product() {
         let mut seed = 11;
         for &(m, n, c, k) in &[(40, 150, 70, 5), (9, 3, 2, 20), (30, 10, 65, 1)] {
-            let (indptr, indices, data) = sparse(m, n, &mut seed);
+            let (indptr, indices, data) = sparse(m, n, 0.3, &mut seed);
             let s = CsrView::new(CsrNames::PLAIN, &indptr, &indices, Some(&data), m, n).unwrap();
             // Few distinct values: ties are common.
-            let d: Vec<f32> = (0..n * c).map(|_| (lcg(&mut seed) * 4.0).floor()).collect();
+            let d: Vec<f32> = (0..n * c)
+                .map(|_| (unit(&mut seed) * 4.0).floor())
+                .collect();
             let dense = Matrix::new("dense", &d, n, c).unwrap();
             let scale: Vec<f32> = (0..m).map(|j| if j % 7 == 3 { 0.5 } else { 1.0 }).collect();
-            let (ex_ptr, ex_idx, _) = sparse(c, m, &mut seed);
+            let (ex_ptr, ex_idx, _) = sparse(c, m, 0.3, &mut seed);
             let ex = CsrView::new(CsrNames::EXCLUDE, &ex_ptr, &ex_idx, None, c, m).unwrap();
             let allowed: Vec<bool> = (0..m).map(|j| j % 5 != 1).collect();
             let written = transposed_product(&s, dense, Some(&scale), 1).unwrap();
@@ -704,7 +662,7 @@ mod tests {
                 .map(|(k, u)| d[k * c + u as usize])
                 .collect();
             let picked = Matrix::new("dense", &picked, n, columns.len()).unwrap();
-            let (ex_ptr, ex_idx, _) = sparse(columns.len(), m, &mut seed);
+            let (ex_ptr, ex_idx, _) = sparse(columns.len(), m, 0.3, &mut seed);
             let ex =
                 CsrView::new(CsrNames::EXCLUDE, &ex_ptr, &ex_idx, None, columns.len(), m).unwrap();
             let want = product_topk(&s, picked, None, Some(&scale), k, Some(&ex), None, 1).unwrap();
@@ -751,10 +709,12 @@ mod tests {
     fn float64_matches_float32_on_exact_values() {
         let mut seed = 5;
         let (m, n, c) = (70, 140, 66);
-        let (indptr, indices, data) = sparse(m, n, &mut seed);
+        let (indptr, indices, data) = sparse(m, n, 0.3, &mut seed);
         let data: Vec<f32> = data.iter().map(|v| (v * 8.0).round()).collect();
         let s = CsrView::new(CsrNames::PLAIN, &indptr, &indices, Some(&data), m, n).unwrap();
-        let d: Vec<f32> = (0..n * c).map(|_| (lcg(&mut seed) * 8.0).floor()).collect();
+        let d: Vec<f32> = (0..n * c)
+            .map(|_| (unit(&mut seed) * 8.0).floor())
+            .collect();
         let dense = Matrix::new("dense", &d, n, c).unwrap();
         let want = transposed_product(&s, dense, None, 1).unwrap();
         let data64: Vec<f64> = data.iter().map(|&v| f64::from(v)).collect();

@@ -17,7 +17,7 @@
 use rayon::prelude::*;
 
 use crate::csr::CsrView;
-use crate::error::{check_len, KernelError, KernelResult};
+use crate::error::{KernelError, KernelResult};
 use crate::matrix::{Matrix, Shape};
 use crate::product::PARALLEL_MIN_WORK;
 use crate::simd::Isa;
@@ -57,9 +57,7 @@ fn row_product_topk_with(
     n_threads: usize,
 ) -> KernelResult<TopK> {
     pool::check_threads(n_threads)?;
-    let values = sparse.data().ok_or_else(|| {
-        KernelError::new("data", "expected the sparse matrix's values, received none")
-    })?;
+    let values = sparse.values()?;
     let (m, c) = (sparse.n_rows(), dense.cols());
     dense.expect_rows(sparse.n_cols(), "one per column of the sparse matrix")?;
     // Columns are ranked as u32, as in the top-k kernel.
@@ -69,22 +67,8 @@ fn row_product_topk_with(
             format!("expected at most {} columns, received {c}", u32::MAX),
         ));
     }
-    if let Some(csr) = exclude {
-        if csr.n_rows() != m || csr.n_cols() != c {
-            return Err(KernelError::new(
-                "exclude_indptr",
-                format!(
-                    "expected an exclusion matrix of shape ({m}, {c}), received ({}, {})",
-                    csr.n_rows(),
-                    csr.n_cols()
-                ),
-            ));
-        }
-    }
-    if let Some(allowed) = allowed {
-        check_len("allowed", allowed.len(), c)?;
-    }
-    let width = k.min(c);
+    let select = Select::new(exclude, allowed, k, m, c)?;
+    let width = select.width;
     let mut out = padded(m, width)?;
     if width == 0 || m == 0 {
         return Ok(out);
@@ -98,11 +82,7 @@ fn row_product_topk_with(
         values,
         dense,
         isa,
-        select: Select {
-            exclude,
-            allowed,
-            width,
-        },
+        select,
     };
     let chunk = ROWS * width;
     let work = sparse.nnz().saturating_mul(c);
@@ -220,13 +200,7 @@ unsafe fn add_rows_avx2(sums: &mut [f32], dense: Matrix<'_>, columns: &[i32], va
 mod tests {
     use super::*;
     use crate::csr::CsrNames;
-
-    fn lcg(seed: &mut u64) -> f32 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (*seed >> 40) as f32 / (1u64 << 24) as f32
-    }
+    use crate::testing::unit;
 
     /// A random `m x n` CSR pattern (about `density` of the entries, each row's
     /// columns in a scrambled order, some rows empty) with values from `value`.
@@ -240,7 +214,7 @@ mod tests {
         let (mut indptr, mut indices, mut data) = (vec![0_i64], vec![], vec![]);
         for r in 0..m {
             let mut row: Vec<i32> = (0..n as i32)
-                .filter(|_| r % 5 != 2 && lcg(seed) < density)
+                .filter(|_| r % 5 != 2 && unit(seed) < density)
                 .collect();
             if r % 2 == 1 {
                 row.reverse();
@@ -304,13 +278,13 @@ mod tests {
             (200, 300, 133, 10, false),
             (150, 90, 257, 7, true),
         ] {
-            let (indptr, indices, data) = sparse(m, n, 0.3, &mut seed, |s| lcg(s) - 0.5);
+            let (indptr, indices, data) = sparse(m, n, 0.3, &mut seed, |s| unit(s) - 0.5);
             let s = CsrView::new(CsrNames::PLAIN, &indptr, &indices, Some(&data), m, n).unwrap();
             // Few distinct values: ties are common.
             let d: Vec<f32> = (0..n * c)
                 .map(|_| match ties {
-                    true => (lcg(&mut seed) * 4.0).floor(),
-                    false => lcg(&mut seed) - 0.5,
+                    true => (unit(&mut seed) * 4.0).floor(),
+                    false => unit(&mut seed) - 0.5,
                 })
                 .collect();
             let dense = Matrix::new("dense", &d, n, c).unwrap();

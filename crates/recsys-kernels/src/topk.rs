@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 
 use crate::csr::CsrView;
-use crate::error::{checked_product, KernelError, KernelResult};
+use crate::error::{check_len, checked_product, KernelError, KernelResult};
 use crate::matrix::{Matrix, Shape};
 use crate::simd::Isa;
 use crate::{memory, pool};
@@ -181,7 +181,39 @@ pub(crate) struct SelectScratch {
     heap: Vec<Entry>,
 }
 
-impl Select<'_> {
+impl<'a> Select<'a> {
+    /// Checks the selection's inputs for a product of `rows x cols`: `exclude`, one
+    /// row per product row over its columns, and `allowed`, a flag per column; each
+    /// row keeps its best `min(k, cols)`.
+    pub(crate) fn new(
+        exclude: Option<&'a CsrView<'a>>,
+        allowed: Option<&'a [bool]>,
+        k: usize,
+        rows: usize,
+        cols: usize,
+    ) -> KernelResult<Self> {
+        if let Some(csr) = exclude {
+            if csr.n_rows() != rows || csr.n_cols() != cols {
+                return Err(KernelError::new(
+                    "exclude_indptr",
+                    format!(
+                        "expected an exclusion matrix of shape ({rows}, {cols}), received ({}, {})",
+                        csr.n_rows(),
+                        csr.n_cols()
+                    ),
+                ));
+            }
+        }
+        if let Some(allowed) = allowed {
+            check_len("allowed", allowed.len(), cols)?;
+        }
+        Ok(Self {
+            exclude,
+            allowed,
+            width: k.min(cols),
+        })
+    }
+
     /// Writes the best `width` entries of `scores`, row `row` of the product, into
     /// its output slots `oi` / `os` (at least `width` long; the inputs were checked:
     /// `allowed`, when given, and every row of `exclude` index columns of `scores`).
@@ -332,6 +364,7 @@ pub(crate) fn sift_down(heap: &mut [Entry], mut pos: usize) {
 mod tests {
     use super::*;
     use crate::csr::CsrNames;
+    use crate::testing::lcg;
 
     const N: CsrNames = CsrNames::EXCLUDE;
 
@@ -348,13 +381,6 @@ mod tests {
         cand.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         cand.truncate(k);
         cand
-    }
-
-    fn lcg(seed: &mut u64) -> u64 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        *seed >> 33
     }
 
     #[test]
