@@ -4,6 +4,7 @@ synthetic data shapes.
     python -m benchmarks.tuning --dataset ml-100k --seeds 5
     python -m benchmarks.tuning --synthetic plays --seeds 3
     python -m benchmarks.tuning --synthetic ratings --seeds 3
+    python -m benchmarks.tuning --synthetic ratings-tall --seeds 1
 
 Protocol: the original one (random 80/20 row split, seeds 20260527, 20260528,
 ...; NDCG@10 on the test rows). Tuning sees the training rows only: its
