@@ -38,9 +38,7 @@ pub fn als_solve<'py>(
     guarded("als_solve", || {
         let fixed = array::<f32, numpy::Ix2>(fixed_factors, "fixed_factors", "float32")?;
         let reg = array::<f32, numpy::Ix1>(regularization, "regularization", "float32")?;
-        let gram = gram
-            .map(|g| array::<f32, numpy::Ix2>(g, "gram", "float32"))
-            .transpose()?;
+        let gram = args::optional_array::<f32, numpy::Ix2>(gram, "gram", "float32")?;
         let mut out = array_mut::<f32, numpy::Ix2>(factors, "factors", "float32")?;
         let csr = CsrArgs::extract(RATINGS, indptr, indices, Some(data))?;
         let fixed = matrix(&fixed, "fixed_factors")?;

@@ -325,6 +325,23 @@ pub fn slice<'a, T: Element, D: numpy::ndarray::Dimension>(
     arr.as_slice().map_err(|e| invalid(format!("{name}: {e}")))
 }
 
+/// [`array`] for an optional argument: `None` stays `None`.
+pub fn optional_array<'py, T: Element, D: numpy::ndarray::Dimension>(
+    obj: Option<&Bound<'py, PyAny>>,
+    name: &'static str,
+    dtype: &str,
+) -> PyResult<Option<PyReadonlyArray<'py, T, D>>> {
+    obj.map(|o| array(o, name, dtype)).transpose()
+}
+
+/// [`slice`] of an optional borrowed array.
+pub fn optional_slice<'a, T: Element, D: numpy::ndarray::Dimension>(
+    arr: &'a Option<PyReadonlyArray<'_, T, D>>,
+    name: &'static str,
+) -> PyResult<Option<&'a [T]>> {
+    arr.as_ref().map(|a| slice(a, name)).transpose()
+}
+
 /// Views a writable contiguous array as a mutable slice.
 pub fn slice_mut<'a, T: Element, D: numpy::ndarray::Dimension>(
     arr: &'a mut PyReadwriteArray<'_, T, D>,

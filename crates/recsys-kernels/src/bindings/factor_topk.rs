@@ -33,14 +33,10 @@ pub fn factor_topk<'py>(
         let users = slice(&users, "users")?;
         let item_factors = array::<f32, numpy::Ix2>(item_factors, "item_factors", "float32")?;
         let item_factors = matrix(&item_factors, "item_factors")?;
-        let bias = bias
-            .map(|b| array::<f32, numpy::Ix1>(b, "bias", "float32"))
-            .transpose()?;
-        let bias = bias.as_ref().map(|b| slice(b, "bias")).transpose()?;
-        let allowed = allowed
-            .map(|a| array::<bool, numpy::Ix1>(a, "allowed", "bool"))
-            .transpose()?;
-        let allowed = allowed.as_ref().map(|a| slice(a, "allowed")).transpose()?;
+        let bias = args::optional_array::<f32, numpy::Ix1>(bias, "bias", "float32")?;
+        let bias = args::optional_slice(&bias, "bias")?;
+        let allowed = args::optional_array::<bool, numpy::Ix1>(allowed, "allowed", "bool")?;
+        let allowed = args::optional_slice(&allowed, "allowed")?;
         let exclude = args::exclusion(exclude_indptr, exclude_indices)?;
         let n_items = crate::matrix::Shape::rows(&item_factors);
         let view = exclude

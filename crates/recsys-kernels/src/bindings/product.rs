@@ -26,10 +26,8 @@ pub fn transposed_product<'py>(
         let dense = matrix(&dense, "dense")?;
         let sparse = CsrArgs::extract(CsrNames::PLAIN, indptr, indices, Some(data))?;
         let view = sparse.view_rows(dense.rows())?;
-        let scale = scale
-            .map(|s| array::<f32, numpy::Ix1>(s, "scale", "float32"))
-            .transpose()?;
-        let scale = scale.as_ref().map(|s| slice(s, "scale")).transpose()?;
+        let scale = args::optional_array::<f32, numpy::Ix1>(scale, "scale", "float32")?;
+        let scale = args::optional_slice(&scale, "scale")?;
         let out =
             py.detach(|| crate::product::transposed_product(&view, dense, scale, n_threads))?;
         let shape = (dense.cols(), view.n_rows());
@@ -69,18 +67,12 @@ pub fn product_topk<'py>(
         let dense = matrix(&dense, "dense")?;
         let sparse = CsrArgs::extract(CsrNames::PLAIN, indptr, indices, Some(data))?;
         let view = sparse.view_rows(dense.rows())?;
-        let scale = scale
-            .map(|s| array::<f32, numpy::Ix1>(s, "scale", "float32"))
-            .transpose()?;
-        let scale = scale.as_ref().map(|s| slice(s, "scale")).transpose()?;
-        let allowed = allowed
-            .map(|a| array::<bool, numpy::Ix1>(a, "allowed", "bool"))
-            .transpose()?;
-        let allowed = allowed.as_ref().map(|a| slice(a, "allowed")).transpose()?;
-        let columns = columns
-            .map(|c| array::<i64, numpy::Ix1>(c, "columns", "int64"))
-            .transpose()?;
-        let columns = columns.as_ref().map(|c| slice(c, "columns")).transpose()?;
+        let scale = args::optional_array::<f32, numpy::Ix1>(scale, "scale", "float32")?;
+        let scale = args::optional_slice(&scale, "scale")?;
+        let allowed = args::optional_array::<bool, numpy::Ix1>(allowed, "allowed", "bool")?;
+        let allowed = args::optional_slice(&allowed, "allowed")?;
+        let columns = args::optional_array::<i64, numpy::Ix1>(columns, "columns", "int64")?;
+        let columns = args::optional_slice(&columns, "columns")?;
         let exclude = args::exclusion(exclude_indptr, exclude_indices)?;
         let rows = columns.map_or(dense.cols(), <[i64]>::len);
         let cols = view.n_rows();
@@ -132,10 +124,8 @@ pub fn row_product_topk<'py>(
         let dense = matrix(&dense, "dense")?;
         let sparse = CsrArgs::extract(CsrNames::PLAIN, indptr, indices, Some(data))?;
         let view = sparse.view_rows(dense.rows())?;
-        let allowed = allowed
-            .map(|a| array::<bool, numpy::Ix1>(a, "allowed", "bool"))
-            .transpose()?;
-        let allowed = allowed.as_ref().map(|a| slice(a, "allowed")).transpose()?;
+        let allowed = args::optional_array::<bool, numpy::Ix1>(allowed, "allowed", "bool")?;
+        let allowed = args::optional_slice(&allowed, "allowed")?;
         let exclude = args::exclusion(exclude_indptr, exclude_indices)?;
         let rows = view.n_rows();
         let excluded = exclude
